@@ -1,0 +1,47 @@
+"""typed_losses: typed, checked and self-describing losses for PyTorch.
+
+The public API::
+
+    from typed_losses import Loss, LossCollection, LossOutput, LossConfigError, register_loss, load_yaml
+
+The built-in catalog (MMF's losses under MMF's names) lives in :mod:`typed_losses.losses` and is
+registered automatically the first time a loss name is looked up.
+"""
+
+from typed_losses.collection import LossCollection
+from typed_losses.config.convert import unstructure_params
+from typed_losses.config.entries import check_losses, check_params_data
+from typed_losses.config.yaml import load_yaml, load_yaml_text
+from typed_losses.errors import ConfigIssue, LossConfigError, LossInputError, LossShapeError
+from typed_losses.loss import Batch, Input, Loss, LossValue, doc, model_input, sample_input
+from typed_losses.output import LossOutput
+from typed_losses.registry import REGISTRY, LossSpec, load_plugin, register_loss
+from typed_losses.term import Term
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "REGISTRY",
+    "Batch",
+    "ConfigIssue",
+    "Input",
+    "Loss",
+    "LossCollection",
+    "LossConfigError",
+    "LossInputError",
+    "LossOutput",
+    "LossShapeError",
+    "LossSpec",
+    "LossValue",
+    "Term",
+    "check_losses",
+    "check_params_data",
+    "doc",
+    "load_plugin",
+    "load_yaml",
+    "load_yaml_text",
+    "model_input",
+    "register_loss",
+    "sample_input",
+    "unstructure_params",
+]

@@ -1,0 +1,1 @@
+"""Reading and checking loss configs: positioned YAML, entry forms, params against their classes."""

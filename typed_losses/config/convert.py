@@ -1,0 +1,147 @@
+"""The cattrs converter between plain config data and params instances.
+
+cattrs' defaults are lenient in ways that hide mistakes (``1.7`` -> ``int`` 1, ``'no'`` -> ``True``,
+``"12"`` -> ``[1.0, 2.0]``, unknown keys dropped), so this converter forbids extra keys and installs
+strict hooks: each raises :class:`ValueError` with a message saying what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import cattrs
+
+from typed_losses.config.types import describe_type, literal_values, sequence_item
+from typed_losses.term import Term, is_term_type
+
+__all__ = ["converter", "found", "unstructure_params"]
+
+
+def found(value: object) -> str:
+    """``'abc' (str)`` - how a wrong value is shown in messages."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _expected(tp: Any, value: object) -> ValueError:
+    return ValueError(f"expected {describe_type(tp)}, found {found(value)}")
+
+
+def _int(value: object, tp: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise _expected(int, value)
+
+
+def _float(value: object, tp: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise _expected(float, value)
+
+
+def _bool(value: object, tp: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _expected(bool, value)
+
+
+def _str(value: object, tp: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise _expected(str, value)
+
+
+def _literal(tp: Any) -> Callable[[object, Any], object]:
+    allowed = literal_values(tp) or ()
+
+    def structure(value: object, _: Any) -> object:
+        for option in allowed:
+            if value == option and type(value) is type(option):
+                return option
+        raise ValueError(f"{found(value)} is not an allowed value")
+
+    return structure
+
+
+def _enum(value: object, tp: type[enum.Enum]) -> enum.Enum:
+    if isinstance(value, tp):
+        return value
+    if isinstance(value, str) and value in tp.__members__:
+        return tp[value]
+    for member in tp:
+        if type(member.value) is type(value) and member.value == value:
+            return member
+    raise ValueError(f"{found(value)} is not an allowed value")
+
+
+def _sequence(tp: Any) -> Callable[[object, Any], object]:
+    item = sequence_item(tp)
+    origin = typing.get_origin(tp)
+    make: Callable[[list[Any]], Any] = tuple if origin is tuple else list
+
+    def structure(value: object, _: Any) -> object:
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple)):
+            raise _expected(tp, value)
+        return make([converter.structure(v, item) for v in value])
+
+    return structure
+
+
+converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+converter.register_structure_hook(int, _int)
+converter.register_structure_hook(float, _float)
+converter.register_structure_hook(bool, _bool)
+converter.register_structure_hook(str, _str)
+converter.register_structure_hook_factory(lambda t: literal_values(t) is not None, _literal)
+converter.register_structure_hook_func(
+    lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum
+)
+converter.register_structure_hook_factory(
+    lambda t: sequence_item(t) is not None and not is_term_type(sequence_item(t)), _sequence
+)
+converter.register_unstructure_hook_func(
+    lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda member: member.name
+)
+converter.register_unstructure_hook(tuple, lambda value: [converter.unstructure(v) for v in value])
+
+
+def _unstructure_term(term: Term[Any]) -> dict[str, Any]:
+    from typed_losses.registry import REGISTRY
+
+    if term.loss is not None and term.loss.loss_name is not None:
+        loss_type = term.loss.loss_name
+    else:
+        specs = REGISTRY.for_params(type(term.params))
+        if len(specs) != 1:
+            raise ValueError(f"cannot name the loss of {type(term.params).__name__}: {len(specs)} losses use it")
+        loss_type = specs[0].name
+    entry: dict[str, Any] = {"type": loss_type}
+    if term.name is not None:
+        entry["name"] = term.name
+    entry["weight"] = term.weight
+    entry["params"] = unstructure_params(term.params)
+    return entry
+
+
+def _structure_term(value: object, _: Any) -> Term[Any]:
+    # Nested loss entries are checked by the config layer, which hands over finished Term values.
+    if isinstance(value, Term):
+        return value
+    raise ValueError(f"expected a loss entry, found {found(value)}")
+
+
+converter.register_unstructure_hook_func(is_term_type, _unstructure_term)
+converter.register_structure_hook_func(is_term_type, _structure_term)
+
+
+def unstructure_params(params: attrs.AttrsInstance) -> dict[str, Any]:
+    """A params instance as plain YAML-friendly data (lists, not tuples; enum names)."""
+    data = converter.unstructure(params)
+    assert isinstance(data, dict)
+    return data

@@ -1,0 +1,277 @@
+"""Checking a whole ``losses`` value: entry forms, names, weights, params; every problem at once.
+
+Accepted forms of the value: a list of entries, or a mapping ``{term_name: entry}`` (MMF's ViLT and
+UNITER). An entry is a loss name (``- cross_entropy``) or a mapping with ``type`` and optional ``params``,
+``weight`` (>= 0, default 1.0) and ``name`` (default: the type).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.base import Container, Node
+from omegaconf.errors import OmegaConfBaseException
+
+from typed_losses.config.convert import found
+from typed_losses.config.locate import Locator
+from typed_losses.config.params import check_params
+from typed_losses.config.yaml import Key, source_map_of
+from typed_losses.errors import LossConfigError
+from typed_losses.registry import REGISTRY, LossSpec, Registry, suggest
+from typed_losses.term import Term
+
+__all__ = ["ENTRY_KEYS", "CheckedTerm", "check_losses", "check_params_data"]
+
+ENTRY_KEYS = ("type", "params", "weight", "name")
+DEFAULT_LABEL = "losses"
+
+
+@attrs.frozen
+class CheckedTerm:
+    """One checked entry: its term name, weight, registered loss and params instance."""
+
+    name: str
+    weight: float
+    spec: LossSpec
+    params: attrs.AttrsInstance
+    path: str
+
+    def to_term(self) -> Term[Any]:
+        return Term(self.params, weight=self.weight, name=self.name, loss=self.spec.loss_class)
+
+
+def _as_node(cfg: object, loc_label: str) -> tuple[Node | None, Locator]:
+    """``cfg`` as an OmegaConf node, with a locator knowing where it sits in its document."""
+    if isinstance(cfg, Node):
+        source, path = source_map_of(cfg)
+        label = _render(path) if path else loc_label
+        return cfg, Locator(label, path, source)
+    loc = Locator(loc_label)
+    if isinstance(cfg, str):
+        cfg = [cfg]
+    try:
+        node = OmegaConf.create(cfg)  # type: ignore[arg-type]
+    except Exception as exc:
+        loc.add((), f"expected a list of loss entries or a mapping of term names to entries: {exc}")
+        return None, loc
+    return node, loc
+
+
+def _render(path: tuple[Key, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def check_losses(
+    cfg: object, *, registry: Registry = REGISTRY, label: str = DEFAULT_LABEL
+) -> list[CheckedTerm]:
+    """Check a ``losses`` value (plain data or OmegaConf); the checked terms, or :class:`LossConfigError`."""
+    node, loc = _as_node(cfg, label)
+    terms: list[CheckedTerm] = []
+    if node is not None:
+        terms = _Checker(registry, loc).entries(node, ()) or []
+    if loc.issues:
+        raise LossConfigError(loc.issues)
+    return terms
+
+
+def check_params_data(cls: type[attrs.AttrsInstance], data: Mapping[str, Any]) -> attrs.AttrsInstance:
+    """Structure plain ``data`` into ``cls`` through the full checking pipeline (raises LossConfigError)."""
+    loc = Locator("params")
+    try:
+        node = OmegaConf.create(dict(data))
+    except Exception as exc:
+        loc.add((), f"cannot read params: {exc}")
+        raise LossConfigError(loc.issues) from None
+    result = check_params(cls, node, None, (), loc, _Checker(REGISTRY, loc).nested)
+    if result is None:
+        raise LossConfigError(loc.issues)
+    return result
+
+
+def _value(node: Node) -> Any:
+    """The resolved plain value of a node (raises OmegaConf errors for broken interpolations)."""
+    parent = node._get_parent()
+    if isinstance(node, Container) or parent is None:
+        return OmegaConf.to_container(node, resolve=True) if isinstance(node, Container) else node._value()
+    key = node._key()
+    value = parent[key]  # type: ignore[index]
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def _intended_name(node: Node, term_name: str | None) -> str | None:
+    """The term name an entry asks for, read without resolving anything (``None`` when unclear)."""
+    if term_name is not None:
+        return term_name
+    if isinstance(node, DictConfig):
+        for key in ("name", "type"):
+            child = node._get_node(key) if key in node else None
+            if isinstance(child, Node) and not isinstance(child, Container):
+                raw = child._value()
+                if isinstance(raw, str) and "${" not in raw:
+                    return raw
+        return None
+    if isinstance(node, Container):
+        return None
+    raw = node._value()
+    return raw if isinstance(raw, str) and "${" not in raw else None
+
+
+class _Checker:
+    def __init__(self, registry: Registry, loc: Locator) -> None:
+        self.registry = registry
+        self.loc = loc
+
+    def nested(self, node: Node, loc: Locator, rel: tuple[Key, ...]) -> tuple[Term[Any], ...] | None:
+        terms = _Checker(self.registry, loc).entries(node, rel)
+        return None if terms is None else tuple(t.to_term() for t in terms)
+
+    def entries(self, node: Node, rel: tuple[Key, ...]) -> list[CheckedTerm] | None:
+        before = len(self.loc.issues)
+        checked: list[CheckedTerm] = []
+        if isinstance(node, ListConfig):
+            items: list[tuple[Key, Node, str | None]] = []
+            for i in range(len(node)):
+                child = node._get_node(i)
+                assert isinstance(child, Node)
+                items.append((i, child, None))
+        elif isinstance(node, DictConfig):
+            items = []
+            for key in node.keys():
+                child = node._get_node(key)
+                assert isinstance(child, Node)
+                items.append((str(key), child, str(key)))
+        else:
+            self.loc.add(
+                rel,
+                "expected a list of loss entries or a mapping of term names to entries, "
+                f"found {found(node._value())}",
+            )
+            return None
+        if not items:
+            self.loc.add(rel, "no losses configured: the list is empty")
+            return None
+        first_seen: dict[str, str] = {}
+        for key, child, term_name in items:
+            where = (*rel, key)
+            term = self.entry(child, where, term_name)
+            intended = term.name if term is not None else _intended_name(child, term_name)
+            if intended is not None and intended in first_seen:
+                self.loc.add(
+                    where,
+                    f"duplicate term name {intended!r} (also at {first_seen[intended]})",
+                    hint="give one of them a distinct `name:`",
+                )
+                continue
+            if intended is not None:
+                first_seen[intended] = self.loc.child(where).label
+            if term is not None:
+                checked.append(term)
+        return checked if len(self.loc.issues) == before else None
+
+    def entry(self, node: Node, rel: tuple[Key, ...], term_name: str | None) -> CheckedTerm | None:
+        path = self.loc.child(rel).label
+        if isinstance(node, ListConfig):
+            self.loc.add(rel, "expected a loss name or a mapping with `type`, found a list")
+            return None
+        if not isinstance(node, DictConfig):
+            try:
+                value = _value(node)
+            except OmegaConfBaseException as exc:
+                self.loc.add(rel, f"cannot resolve loss name: {exc}")
+                return None
+            spec = self.spec(value, rel)
+            if spec is None:
+                return None
+            params = check_params(spec.params_class, None, None, rel, self.loc, self.nested)
+            if params is None:
+                return None
+            return CheckedTerm(term_name or spec.name, 1.0, spec, params, path)
+
+        ok = True
+        for key in node.keys():
+            if key not in ENTRY_KEYS:
+                self.loc.add(
+                    (*rel, str(key)),
+                    f"unknown key {str(key)!r} in a loss entry",
+                    hint=suggest(str(key), list(ENTRY_KEYS)) or "allowed: " + ", ".join(ENTRY_KEYS),
+                    at_key=True,
+                )
+                ok = False
+        spec: LossSpec | None = None
+        if "type" not in node:
+            self.loc.add(rel, "missing `type`: the registry name of the loss")
+            ok = False
+        else:
+            try:
+                spec = self.spec(_value(node._get_node("type")), (*rel, "type"))  # type: ignore[arg-type]
+            except OmegaConfBaseException as exc:
+                self.loc.add((*rel, "type"), f"cannot resolve `type`: {exc}")
+        weight = self.weight(node, rel)
+        name = self.name(node, rel, term_name)
+        params = None
+        if spec is not None:
+            params_node = node._get_node("params") if "params" in node else None
+            assert params_node is None or isinstance(params_node, Node)
+            if params_node is not None and not isinstance(params_node, Container) and params_node._is_none():
+                params_node = None
+            params = check_params(spec.params_class, params_node, node, (*rel, "params"), self.loc, self.nested)
+        if not ok or spec is None or weight is None or name is None or params is None:
+            return None
+        return CheckedTerm(name or spec.name, weight, spec, params, path)
+
+    def spec(self, value: object, rel: tuple[Key, ...]) -> LossSpec | None:
+        if not isinstance(value, str):
+            self.loc.add(rel, f"expected a loss name (str), found {found(value)}")
+            return None
+        spec = self.registry.get(value)
+        if spec is None:
+            self.loc.add(rel, f"unknown loss {value!r}", hint=self.registry.suggest(value))
+        return spec
+
+    def weight(self, node: DictConfig, rel: tuple[Key, ...]) -> float | None:
+        if "weight" not in node:
+            return 1.0
+        where = (*rel, "weight")
+        try:
+            value = _value(node._get_node("weight"))  # type: ignore[arg-type]
+        except OmegaConfBaseException as exc:
+            self.loc.add(where, f"cannot resolve `weight`: {exc}")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.loc.add(where, f"expected a number >= 0, found {found(value)}")
+            return None
+        if not (math.isfinite(value) and value >= 0):
+            self.loc.add(where, f"weight must be a finite number >= 0, found {value!r}")
+            return None
+        return float(value)
+
+    def name(self, node: DictConfig, rel: tuple[Key, ...], term_name: str | None) -> str | None:
+        """The explicit term name: ``""`` when none is given (the type is used), ``None`` on a problem."""
+        if "name" not in node:
+            return term_name or ""
+        where = (*rel, "name")
+        try:
+            value = _value(node._get_node("name"))  # type: ignore[arg-type]
+        except OmegaConfBaseException as exc:
+            self.loc.add(where, f"cannot resolve `name`: {exc}")
+            return None
+        if not isinstance(value, str) or not value:
+            self.loc.add(where, f"expected a non-empty string, found {found(value)}")
+            return None
+        if term_name is not None and value != term_name:
+            self.loc.add(
+                where,
+                f"`name: {value}` conflicts with the mapping key {term_name!r}",
+                hint="in the mapping form the key names the term; drop `name:`",
+            )
+            return None
+        return value

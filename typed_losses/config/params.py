@@ -1,0 +1,223 @@
+"""Checking one entry's ``params`` against its params class.
+
+The user's keys are merged one by one into the OmegaConf mirror of the params class, attached under the
+entry in the document tree (so ``${...}`` interpolations resolve against the document root), resolved,
+then structured with the strict cattrs converter, which runs the attrs validators. Every problem becomes
+an issue; nothing from OmegaConf, cattrs or attrs escapes raw.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from omegaconf import DictConfig, ListConfig, OmegaConf, read_write
+from omegaconf.base import Container, Node
+from omegaconf.errors import OmegaConfBaseException
+
+from typed_losses.config.convert import converter, found
+from typed_losses.config.locate import Locator
+from typed_losses.config.types import (
+    describe_type,
+    literal_values,
+    mirror_of,
+    optional_inner,
+    params_fields,
+    term_sequence_fields,
+)
+from typed_losses.config.yaml import Key
+from typed_losses.registry import suggest
+
+__all__ = ["NestedEntries", "check_params"]
+
+#: How nested loss entries (a field typed ``Sequence[Term]``) are checked; supplied by the entries layer.
+NestedEntries = Callable[[Node, Locator, tuple[Key, ...]], tuple[Any, ...] | None]
+
+
+def _first_line(exc: BaseException) -> str:
+    msg = getattr(exc, "msg", None) or str(exc)
+    return str(msg).strip().splitlines()[0] if str(msg).strip() else type(exc).__name__
+
+
+def _allowed_hint(tp: Any) -> str | None:
+    inner = optional_inner(tp)
+    if inner is not None:
+        tp = inner
+    values = literal_values(tp)
+    if values is not None:
+        return "allowed: " + ", ".join(repr(v) for v in values)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "allowed: " + ", ".join(repr(m.name) for m in tp)
+    return None
+
+
+def _validator_hint(validator: object) -> str | None:
+    options = getattr(validator, "options", None)
+    if options is not None:
+        return "allowed: " + ", ".join(repr(v) for v in options)
+    for inner in getattr(validator, "_validators", ()) or ():
+        hint = _validator_hint(inner)
+        if hint:
+            return hint
+    return None
+
+
+def _raw(node: Node) -> Any:
+    """The value to assign into the mirror: containers as nodes, scalars unresolved."""
+    return node if isinstance(node, Container) else node._value()
+
+
+def _resolve(typed: DictConfig, key: str) -> Any:
+    value = typed[key]
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True, throw_on_missing=True)
+    return value
+
+
+def check_params(
+    cls: type[attrs.AttrsInstance],
+    params_node: Node | None,
+    entry_node: Node | None,
+    rel: tuple[Key, ...],
+    loc: Locator,
+    nested: NestedEntries,
+) -> attrs.AttrsInstance | None:
+    """Check the ``params`` node at ``rel`` against ``cls``; an instance, or ``None`` after adding issues.
+
+    ``params_node`` is the DictConfig written under ``params:`` (``None`` when absent); ``entry_node`` is
+    the entry holding it, used to attach the schema in the tree.
+    """
+    before = len(loc.issues)
+    fields = {f.name: f for f in params_fields(cls)}
+    nested_fields = term_sequence_fields(cls)
+    provided: dict[str, Any] = {}
+    failed: set[str] = set()
+    keys: list[str] = []
+    if isinstance(params_node, ListConfig) and len(nested_fields) == 1:
+        # `params: [entry, ...]` fills the one field of nested loss entries (MMF's `multi`).
+        (list_field,) = nested_fields
+        terms = nested(params_node, loc, rel)
+        if terms is None:
+            return None
+        return _build(cls, {list_field: terms}, rel, loc, before)
+    if params_node is not None:
+        if not isinstance(params_node, DictConfig):
+            value = params_node._value() if not isinstance(params_node, Container) else params_node
+            loc.add(rel, f"params of {cls.__name__} must be a mapping, found {found(_plain(value))}")
+            return None
+        keys = [str(k) for k in params_node.keys()]
+
+    typed = OmegaConf.structured(mirror_of(cls))
+    if entry_node is not None:
+        typed._set_parent(entry_node)
+        typed._set_key("params")
+    with read_write(typed):
+        for key in keys:
+            where = (*rel, key)
+            field = fields.get(key)
+            if field is None:
+                hint = suggest(key, list(fields)) or (
+                    "allowed: " + ", ".join(fields) if fields else f"{cls.__name__} takes no params"
+                )
+                loc.add(where, f"unknown param {key!r} for {cls.__name__}", hint=hint, at_key=True)
+                failed.add(key)
+                continue
+            assert params_node is not None
+            node = params_node._get_node(key)
+            assert isinstance(node, Node)
+            if key in nested_fields:
+                terms = nested(node, loc, where)
+                if terms is None:
+                    failed.add(key)
+                else:
+                    provided[key] = terms
+                continue
+            raw = _raw(node)
+            try:
+                typed.merge_with({key: raw})
+            except OmegaConfBaseException:
+                loc.add(
+                    where,
+                    f"expected {describe_type(field.type)}, found {found(_plain(raw))}",
+                    hint=_allowed_hint(field.type),
+                )
+                failed.add(key)
+                continue
+            try:
+                provided[key] = _resolve(typed, key)
+            except OmegaConfBaseException as exc:
+                if isinstance(raw, str) and "${" in raw:
+                    loc.add(where, f"cannot use {raw!r} as {describe_type(field.type)}: {_first_line(exc)}")
+                else:
+                    loc.add(where, f"expected {describe_type(field.type)}: {_first_line(exc)}")
+                failed.add(key)
+    for name, field in fields.items():
+        if field.default is attrs.NOTHING and name not in provided and name not in failed:
+            loc.add(rel, f"missing required param {name!r} ({describe_type(field.type)}) of {cls.__name__}")
+    if len(loc.issues) > before:
+        _diagnose(cls, provided, rel, loc, construct=False)
+        return None
+    return _build(cls, provided, rel, loc, before)
+
+
+def _build(
+    cls: type[attrs.AttrsInstance], provided: dict[str, Any], rel: tuple[Key, ...], loc: Locator, before: int
+) -> attrs.AttrsInstance | None:
+    try:
+        return converter.structure(provided, cls)
+    except Exception:  # diagnose field by field so that every problem is reported
+        _diagnose(cls, provided, rel, loc, construct=True)
+        if len(loc.issues) == before:
+            loc.add(rel, f"cannot build {cls.__name__} from {provided!r}")
+        return None
+
+
+def _diagnose(
+    cls: type[attrs.AttrsInstance], provided: dict[str, Any], rel: tuple[Key, ...], loc: Locator, *, construct: bool
+) -> None:
+    """Structure and validate each provided field alone, adding an issue for each that fails."""
+    fields = {f.name: f for f in params_fields(cls)}
+    structured: dict[str, Any] = {}
+    for name, value in provided.items():
+        field = fields[name]
+        try:
+            structured[name] = converter.structure(value, field.type)
+        except Exception as exc:
+            for message in _messages(exc):
+                loc.add((*rel, name), message, hint=_allowed_hint(field.type))
+            continue
+        if field.validator is not None:
+            try:
+                field.validator(None, field, structured[name])
+            except (ValueError, TypeError) as exc:
+                loc.add((*rel, name), _validator_message(exc, value), hint=_validator_hint(field.validator))
+                del structured[name]
+            except Exception:  # a validator that needs the instance: the constructor below runs it
+                pass
+    if construct and len(structured) == len(provided):
+        try:
+            cls(**structured)
+        except Exception as exc:
+            loc.add(rel, f"invalid params for {cls.__name__}: {_first_line(exc)}")
+
+
+def _messages(exc: BaseException) -> list[str]:
+    if isinstance(exc, BaseExceptionGroup):
+        out: list[str] = []
+        for inner in exc.exceptions:
+            out.extend(_messages(inner))
+        return out
+    return [_first_line(exc)]
+
+
+def _validator_message(exc: BaseException, value: object) -> str:
+    text = _first_line(exc)
+    return text if repr(value) in text else f"{text} (found {found(value)})"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=False)
+    return value

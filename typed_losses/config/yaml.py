@@ -1,0 +1,251 @@
+"""Safe YAML loading that remembers where every node was written.
+
+:func:`load_yaml` returns an OmegaConf container and records a :class:`SourceMap` for it, so that errors
+found later in any part of that container can be reported as ``file:line:column``. Loading is safe:
+no Python tags, a bound on alias expansion ("billion laughs"), on nesting depth and on file size, and
+duplicate keys are errors (PyYAML silently keeps the last one).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import weakref
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.base import Container, Node
+
+from typed_losses.errors import ConfigIssue, LossConfigError
+
+__all__ = ["Key", "SourceMap", "load_yaml", "load_yaml_text", "source_map_of", "path_of"]
+
+#: One step of a path into a document: a mapping key or a sequence index.
+Key = str | int
+Location = tuple[int, int]
+
+MAX_NODES = 1_000_000
+MAX_DEPTH = 200
+MAX_BYTES = 64 * 1024 * 1024
+DOCUMENT = "<document>"
+
+
+@attrs.frozen
+class SourceMap:
+    """Positions (1-based line, column) of the nodes of one YAML document."""
+
+    file: str | None
+    values: dict[tuple[Key, ...], Location]
+    keys: dict[tuple[Key, ...], Location]
+
+    def locate(self, path: tuple[Key, ...], *, at_key: bool = False) -> Location | None:
+        """Where ``path`` was written: its key (``at_key``, when it has one) or its value.
+
+        A path that does not exist in the document (an absent key) is placed at its nearest existing
+        ancestor.
+        """
+        while True:
+            if at_key and path in self.keys:
+                return self.keys[path]
+            if path in self.values:
+                return self.values[path]
+            if not path:
+                return None
+            path = path[:-1]
+            at_key = True
+
+
+_SOURCES: dict[int, tuple[weakref.ref[Container], SourceMap]] = {}
+
+
+def _remember(container: Container, source: SourceMap) -> None:
+    key = id(container)
+    _SOURCES[key] = (weakref.ref(container, lambda _ref: _SOURCES.pop(key, None)), source)
+
+
+def path_of(node: Node) -> tuple[tuple[Key, ...], Container]:
+    """The path of ``node`` from its root, and the root."""
+    parts: list[Key] = []
+    current: Node = node
+    parent = current._get_parent()
+    while parent is not None:
+        key = current._key()
+        parts.append(key if isinstance(key, int) else str(key))
+        current = parent
+        parent = current._get_parent()
+    assert isinstance(current, Container)
+    return tuple(reversed(parts)), current
+
+
+def source_map_of(node: Node) -> tuple[SourceMap | None, tuple[Key, ...]]:
+    """The source map of the document ``node`` belongs to (if loaded by us) and ``node``'s path in it."""
+    path, root = path_of(node)
+    entry = _SOURCES.get(id(root))
+    if entry is None or entry[0]() is not root:
+        return None, path
+    return entry[1], path
+
+
+def load_yaml(path: str | os.PathLike[str]) -> DictConfig | ListConfig:
+    """Load a YAML config file safely into OmegaConf, keeping node positions for error messages.
+
+    Raises :class:`~typed_losses.LossConfigError` for unreadable files, YAML syntax errors, unsafe tags,
+    duplicate keys and documents that exceed the size, depth or alias-expansion bounds.
+    """
+    name = os.fspath(path)
+    try:
+        size = os.path.getsize(name)
+        if size > MAX_BYTES:
+            raise _error(name, f"file is {size} bytes; the limit is {MAX_BYTES}")
+        text = Path(name).read_text(encoding="utf-8")
+    except LossConfigError:
+        raise
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _error(name, f"cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
+    return load_yaml_text(text, file=name)
+
+
+def load_yaml_text(text: str, *, file: str | None = None) -> DictConfig | ListConfig:
+    """Like :func:`load_yaml` for YAML given as a string (``file`` names it in messages)."""
+    if len(text) > MAX_BYTES:
+        raise _error(file, f"document is {len(text)} characters; the limit is {MAX_BYTES}")
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except RecursionError:
+            raise _error(file, f"document nests too deeply (limit {MAX_DEPTH} levels)") from None
+        except yaml.MarkedYAMLError as exc:
+            raise _yaml_error(file, exc) from None
+        except yaml.YAMLError as exc:
+            raise _error(file, f"invalid YAML: {exc}") from None
+        builder = _Builder(loader, file)
+        data = {} if root is None else builder.build(root, (), 0)
+    finally:
+        loader.dispose()
+    if builder.issues:
+        raise LossConfigError(builder.issues)
+    if not isinstance(data, (dict, list)):
+        raise _error(file, f"expected a mapping or a list at the top of the document, found {type(data).__name__}")
+    try:
+        container = OmegaConf.create(data)
+    except Exception as exc:  # OmegaConf rejects some keys or values; report without a traceback
+        raise _error(file, f"cannot represent the document as a config: {exc}") from None
+    _remember(container, SourceMap(file, builder.values, builder.keys))
+    return container
+
+
+def _error(file: str | None, message: str, line: int | None = None, column: int | None = None) -> LossConfigError:
+    return LossConfigError([ConfigIssue(DOCUMENT, message, line, column, None, file)])
+
+
+def _yaml_error(file: str | None, exc: yaml.MarkedYAMLError) -> LossConfigError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or str(exc)
+    if exc.context:
+        problem = f"{exc.context}, {problem}"
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+    return _error(file, f"YAML syntax error: {problem}", line, column)
+
+
+def _at(node: yaml.Node) -> Location:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _render(path: tuple[Key, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or DOCUMENT
+
+
+class _Builder:
+    """Turns a composed YAML node tree into plain data while recording positions and problems."""
+
+    def __init__(self, loader: yaml.SafeLoader, file: str | None) -> None:
+        self.loader = loader
+        self.file = file
+        self.values: dict[tuple[Key, ...], Location] = {}
+        self.keys: dict[tuple[Key, ...], Location] = {}
+        self.issues: list[ConfigIssue] = []
+        self.count = 0
+
+    def fail(self, path: tuple[Key, ...], node: yaml.Node, message: str) -> None:
+        line, column = _at(node)
+        self.issues.append(ConfigIssue(_render(path), message, line, column, None, self.file))
+
+    def build(self, node: yaml.Node, path: tuple[Key, ...], depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            line, column = _at(node)
+            raise _error(
+                self.file,
+                f"document expands to more than {MAX_NODES} nodes (aliases of aliases?); refusing to load it",
+                line,
+                column,
+            )
+        if depth > MAX_DEPTH:
+            line, column = _at(node)
+            raise _error(self.file, f"document nests deeper than {MAX_DEPTH} levels", line, column)
+        self.values.setdefault(path, _at(node))
+        if isinstance(node, yaml.MappingNode):
+            return self.build_mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.Node, path: tuple[Key, ...]) -> Any:
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            self.fail(path, node, f"unsupported YAML tag {node.tag!r}: {exc.problem or 'cannot construct it'}")
+            return None
+        if isinstance(value, (datetime.date, datetime.datetime)):
+            return str(node.value)
+        if isinstance(value, bytes):
+            self.fail(path, node, "binary values are not supported in a config")
+            return None
+        return value
+
+    def build_mapping(self, node: yaml.MappingNode, path: tuple[Key, ...], depth: int) -> dict[Key, Any]:
+        seen: dict[Hashable, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.key(key_node, path)
+            if key is None:
+                continue
+            if key in seen:
+                first_line = _at(seen[key])[0]
+                self.fail((*path, key), key_node, f"duplicate key {key!r} (first written on line {first_line})")
+            else:
+                seen[key] = key_node
+        try:
+            self.loader.flatten_mapping(node)
+        except yaml.constructor.ConstructorError as exc:
+            self.fail(path, node, f"invalid merge key: {exc.problem}")
+            return {}
+        result: dict[Key, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.key(key_node, path)
+            if key is None:
+                continue
+            child = (*path, key)
+            if seen.get(key) is key_node or child not in self.keys:
+                self.keys[child] = _at(key_node)
+                self.values[child] = _at(value_node)
+            result[key] = self.build(value_node, child, depth + 1)
+        return result
+
+    def key(self, node: yaml.Node, path: tuple[Key, ...]) -> Key | None:
+        if not isinstance(node, yaml.ScalarNode):
+            self.fail(path, node, "mapping keys must be strings or integers")
+            return None
+        value = self.scalar(node, path)
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return str(node.value)
+        return value

@@ -1,0 +1,114 @@
+"""Errors raised for users' mistakes: config problems and runtime input problems.
+
+Config problems are collected as :class:`ConfigIssue` values and raised once, all together, as a
+:class:`LossConfigError`. Runtime problems (a key missing from the batch, a shape mismatch) raise a
+:class:`LossInputError` that names the loss term, the key and what was available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+__all__ = ["ConfigIssue", "LossConfigError", "LossInputError", "LossShapeError"]
+
+
+@attrs.frozen
+class ConfigIssue:
+    """One problem found in a loss config.
+
+    Attributes:
+        path: dotted path of the offending node, e.g. ``model_config.vqa.losses[1].params.margin``.
+        message: what was expected and what was found.
+        line: 1-based line in the source file, when the config came from a file.
+        column: 1-based column in the source file, when the config came from a file.
+        hint: a did-you-mean suggestion or the allowed values, when there is one.
+        file: the source file, when the config came from a file.
+    """
+
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    hint: str | None = None
+    file: str | None = None
+
+    def format(self, *, severity: str | None = None) -> str:
+        """``FILE:LINE:COL: [severity: ]PATH: message (hint)``; location parts only when known."""
+        location = ""
+        if self.file is not None:
+            location = self.file
+            if self.line is not None:
+                location += f":{self.line}:{self.column if self.column is not None else 1}"
+            location += ": "
+        elif self.line is not None:
+            location = f"{self.line}:{self.column if self.column is not None else 1}: "
+        label = f"{severity}: " if severity else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{location}{label}{self.path}: {self.message}{hint}"
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+class LossConfigError(ValueError):
+    """A loss config has one or more problems; ``issues`` lists every one of them."""
+
+    issues: tuple[ConfigIssue, ...]
+
+    def __init__(self, issues: Iterable[ConfigIssue]) -> None:
+        self.issues = tuple(issues)
+        super().__init__("\n".join(issue.format() for issue in self.issues))
+
+    def __reduce__(self) -> tuple[type[LossConfigError], tuple[tuple[ConfigIssue, ...]]]:
+        return (type(self), (self.issues,))
+
+
+def _describe_available(available: Sequence[str]) -> str:
+    if not available:
+        return "it is empty"
+    return "available: " + ", ".join(repr(k) for k in available)
+
+
+class LossInputError(ValueError):
+    """A loss could not read what it needs from ``sample_list`` or ``model_output``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        term: str,
+        key: str,
+        source: str,
+        available: Sequence[str] = (),
+    ) -> None:
+        self.term = term
+        self.key = key
+        self.source = source
+        self.available = tuple(available)
+        super().__init__(message)
+
+    @classmethod
+    def missing(cls, *, term: str, key: str, source: str, available: Sequence[str]) -> LossInputError:
+        """The key ``key`` is absent from the mapping ``source``."""
+        return cls(
+            f"loss {term!r} needs {source}[{key!r}], which is missing ({_describe_available(available)})",
+            term=term,
+            key=key,
+            source=source,
+            available=available,
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_input_error, (type(self), str(self), self.term, self.key, self.source, self.available))
+
+
+class LossShapeError(LossInputError):
+    """An input has the wrong rank, dtype or a shape that does not match another input."""
+
+
+def _rebuild_input_error(
+    cls: type[LossInputError], message: str, term: str, key: str, source: str, available: tuple[str, ...]
+) -> LossInputError:
+    return cls(message, term=term, key=key, source=source, available=available)

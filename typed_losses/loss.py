@@ -1,0 +1,270 @@
+"""``Loss[P]``: the typed ``nn.Module`` base of every loss, and declarations of the inputs it reads.
+
+A loss is a thin shell: it declares its params class as the generic argument, declares the keys it reads
+from ``sample_list`` and ``model_output`` as :class:`Input` values (so errors and docs can name them), and
+calls a pure function for the math::
+
+    @attrs.frozen
+    class FocalParams:
+        gamma: float = attrs.field(default=2.0, validator=attrs.validators.ge(0), metadata=doc("focusing"))
+
+    SCORES = model_input("scores", ranks=(2,), dtype="float", doc="logits, B x C")
+    TARGETS = sample_input("targets", ranks=(1,), dtype="integer", doc="class indices, B")
+
+    @register_loss("focal")
+    class FocalLoss(Loss[FocalParams]):
+        inputs = (SCORES, TARGETS)
+
+        def forward(self, sample_list, model_output):
+            scores = self.read(SCORES, sample_list, model_output)
+            targets = self.read(TARGETS, sample_list, model_output)
+            return focal_loss(scores, targets, gamma=self.params.gamma)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+
+import attrs
+import torch
+from torch import Tensor, nn
+
+from typed_losses.errors import LossInputError, LossShapeError
+
+__all__ = [
+    "Batch",
+    "Input",
+    "Loss",
+    "LossValue",
+    "P",
+    "doc",
+    "model_input",
+    "sample_input",
+]
+
+#: What ``forward`` receives: MMF's ``SampleList`` or any string-keyed mapping.
+Batch = Mapping[str, Any]
+#: What ``forward`` returns: one term, or several named terms.
+LossValue = Tensor | Mapping[str, Tensor]
+
+P = TypeVar("P", bound=attrs.AttrsInstance)
+
+Source = Literal["sample_list", "model_output"]
+DType = Literal["float", "integer", "bool", "any"]
+
+
+def doc(text: str, **extra: object) -> dict[str, object]:
+    """Field metadata carrying a one-line description, for ``attrs.field(metadata=doc("..."))``."""
+    return {"doc": text, **extra}
+
+
+@attrs.frozen
+class Input:
+    """One value a loss reads: ``sample_list[key]`` or ``model_output[key]``.
+
+    ``key`` may be dotted (``info.attention_supervision``) to read nested mappings. ``ranks`` lists the
+    accepted tensor ranks (empty: any), ``dtype`` the accepted kind of dtype. ``tensor=False`` declares a
+    value that is not a tensor (e.g. a list of attention maps): it is looked up but not checked.
+    """
+
+    key: str
+    source: Source
+    ranks: tuple[int, ...] = ()
+    dtype: DType = "any"
+    optional: bool = False
+    tensor: bool = True
+    doc: str = ""
+    _path: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    @_path.default
+    def _split_key(self) -> tuple[str, ...]:
+        return tuple(self.key.split("."))
+
+    def describe(self) -> str:
+        """A short human description, e.g. ``model_output["scores"]: float tensor of rank 2``."""
+        parts = []
+        if self.tensor:
+            kind = "tensor" if self.dtype == "any" else f"{self.dtype} tensor"
+            if self.ranks:
+                kind += " of rank " + " or ".join(str(r) for r in self.ranks)
+            parts.append(kind)
+        if self.optional:
+            parts.append("optional")
+        access = "".join(f"[{k!r}]" for k in self._path)
+        return f"{self.source}{access}: {', '.join(parts) or 'any value'}"
+
+
+def sample_input(
+    key: str,
+    *,
+    ranks: tuple[int, ...] = (),
+    dtype: DType = "any",
+    optional: bool = False,
+    tensor: bool = True,
+    doc: str = "",
+) -> Input:
+    """Declare a value read from ``sample_list``."""
+    return Input(key, "sample_list", ranks, dtype, optional, tensor, doc)
+
+
+def model_input(
+    key: str,
+    *,
+    ranks: tuple[int, ...] = (),
+    dtype: DType = "any",
+    optional: bool = False,
+    tensor: bool = True,
+    doc: str = "",
+) -> Input:
+    """Declare a value read from ``model_output``."""
+    return Input(key, "model_output", ranks, dtype, optional, tensor, doc)
+
+
+def _keys_of(mapping: object) -> list[str]:
+    if isinstance(mapping, Mapping):
+        return [str(k) for k in mapping.keys()]
+    return []
+
+
+class Loss(nn.Module, Generic[P]):
+    """Base class of every loss: an ``nn.Module`` parametrised by a frozen attrs params class ``P``.
+
+    Subclasses implement ``forward(sample_list, model_output)`` returning a tensor, or a mapping of
+    several named tensors (each becomes a ``"{term}/{child}"`` entry of :class:`~typed_losses.LossOutput`).
+    """
+
+    #: The registry name, set by :func:`~typed_losses.register_loss`.
+    loss_name: ClassVar[str | None] = None
+    #: The params class, set by :func:`~typed_losses.register_loss`.
+    params_class: ClassVar[type[attrs.AttrsInstance] | None] = None
+    #: The values this loss reads; used for docs and error messages.
+    inputs: ClassVar[tuple[Input, ...]] = ()
+    #: For a loss returning several terms: the names of those terms, in order.
+    output_terms: ClassVar[tuple[str, ...]] = ()
+
+    params: P
+    term_name: str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        inferred = params_class_of(cls)
+        if inferred is not None:
+            cls.params_class = inferred
+
+    def __init__(self, params: P, *, name: str | None = None) -> None:
+        super().__init__()
+        expected = type(self).params_class
+        if expected is not None and not isinstance(params, expected):
+            raise TypeError(
+                f"{type(self).__name__} takes {expected.__name__}, got {type(params).__name__}"
+            )
+        self.params = params
+        self.term_name = name or type(self).loss_name or type(self).__name__
+
+    def forward(self, sample_list: Batch, model_output: Batch) -> LossValue:
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
+
+    if TYPE_CHECKING:
+
+        def __call__(self, sample_list: Batch, model_output: Batch) -> LossValue: ...
+
+    def extra_repr(self) -> str:
+        return repr(self.params)
+
+    # -- reading inputs ------------------------------------------------------------------------------
+
+    def read(self, spec: Input, sample_list: Batch, model_output: Batch) -> Tensor:
+        """Read a required tensor input, raising :class:`LossInputError` naming what is missing."""
+        value = self._lookup(spec, sample_list, model_output)
+        if spec.tensor:
+            self._check_tensor(spec, value)
+        return value  # type: ignore[no-any-return]
+
+    def read_optional(self, spec: Input, sample_list: Batch, model_output: Batch) -> Tensor | None:
+        """Read an optional tensor input: ``None`` when the key is absent."""
+        mapping: Any = sample_list if spec.source == "sample_list" else model_output
+        for part in spec._path:
+            if not isinstance(mapping, Mapping) or part not in mapping:
+                return None
+            mapping = mapping[part]
+        if mapping is None:
+            return None
+        if spec.tensor:
+            self._check_tensor(spec, mapping)
+        return mapping  # type: ignore[no-any-return]
+
+    def read_value(self, spec: Input, sample_list: Batch, model_output: Batch) -> Any:
+        """Read a required input that is not a tensor (e.g. a list of tensors)."""
+        return self._lookup(spec, sample_list, model_output)
+
+    def _lookup(self, spec: Input, sample_list: Batch, model_output: Batch) -> Any:
+        mapping: Any = sample_list if spec.source == "sample_list" else model_output
+        where = spec.source
+        for part in spec._path:
+            try:
+                mapping = mapping[part]
+            except (KeyError, TypeError, AttributeError):
+                raise LossInputError.missing(
+                    term=self.term_name, key=part, source=where, available=_keys_of(mapping)
+                ) from None
+            where = f"{where}[{part!r}]"
+        return mapping
+
+    def _check_tensor(self, spec: Input, value: object) -> None:
+        if not isinstance(value, Tensor):
+            raise self.input_error(
+                spec, f"{spec.describe()} must be a tensor, found {type(value).__name__}"
+            )
+        if spec.ranks and value.dim() not in spec.ranks:
+            raise self.input_error(
+                spec, f"expected {spec.describe()}, found shape {tuple(value.shape)} (rank {value.dim()})"
+            )
+        if spec.dtype == "float" and not value.is_floating_point():
+            raise self.input_error(spec, f"expected {spec.describe()}, found dtype {value.dtype}")
+        if spec.dtype == "integer" and (value.is_floating_point() or value.is_complex() or value.dtype == torch.bool):
+            raise self.input_error(spec, f"expected {spec.describe()}, found dtype {value.dtype}")
+        if spec.dtype == "bool" and value.dtype != torch.bool:
+            raise self.input_error(spec, f"expected {spec.describe()}, found dtype {value.dtype}")
+
+    def input_error(self, spec: Input, problem: str) -> LossShapeError:
+        """A :class:`LossShapeError` about ``spec``, prefixed with this loss's term name."""
+        return LossShapeError(
+            f"loss {self.term_name!r}: {problem}", term=self.term_name, key=spec.key, source=spec.source
+        )
+
+    def check_same_shape(self, first: Input, a: Tensor, second: Input, b: Tensor) -> None:
+        """Raise :class:`LossShapeError` naming both inputs when ``a`` and ``b`` differ in shape."""
+        if a.shape != b.shape:
+            raise self.shape_mismatch(first, a, second, b, "must have the same shape")
+
+    def check_same_size(self, first: Input, a: Tensor, second: Input, b: Tensor, dim: int) -> None:
+        """Raise :class:`LossShapeError` when ``a.size(dim) != b.size(dim)``."""
+        if a.size(dim) != b.size(dim):
+            raise self.shape_mismatch(first, a, second, b, f"must agree in dimension {dim}")
+
+    def shape_mismatch(
+        self, first: Input, a: Tensor, second: Input, b: Tensor, problem: str
+    ) -> LossShapeError:
+        """A :class:`LossShapeError` naming two inputs and their shapes."""
+        return LossShapeError(
+            f"loss {self.term_name!r}: {first.source}[{first.key!r}] {tuple(a.shape)} and "
+            f"{second.source}[{second.key!r}] {tuple(b.shape)} {problem}",
+            term=self.term_name,
+            key=second.key,
+            source=second.source,
+        )
+
+
+def params_class_of(cls: type) -> type[attrs.AttrsInstance] | None:
+    """The attrs class given as generic argument to ``Loss[...]`` (or a generic subclass of it)."""
+    for base in getattr(cls, "__orig_bases__", ()):
+        for arg in getattr(base, "__args__", ()):
+            if isinstance(arg, type) and attrs.has(arg):
+                return arg
+    return None
+
+
+def describe_inputs(inputs: Sequence[Input]) -> list[str]:
+    """One line per declared input, for docs and ``typed-losses list``."""
+    return [spec.describe() + (f" - {spec.doc}" if spec.doc else "") for spec in inputs]
