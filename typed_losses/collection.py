@@ -26,10 +26,10 @@ class LossList(nn.ModuleList):
     if TYPE_CHECKING:
 
         @overload
-        def __getitem__(self, idx: int) -> Loss[Any]: ...
+        def __getitem__(self, idx: slice) -> LossList: ...
 
         @overload
-        def __getitem__(self, idx: slice) -> LossList: ...
+        def __getitem__(self, idx: int) -> Loss[Any]: ...
 
         def __getitem__(self, idx: int | slice) -> Loss[Any] | LossList: ...
 
@@ -194,17 +194,17 @@ class LossCollection(nn.Module):
         total: Tensor | None = None
         for name, weight, loss in self._plan:
             value = loss(sample_list, model_output)
+            part: Tensor | None = None
             if isinstance(value, Tensor):
                 terms[name] = value
                 part = value if value.dim() == 0 else value.mean()
             else:
-                part = None
                 for child, child_value in value.items():
                     terms[f"{name}/{child}"] = child_value
                     child_part = child_value if child_value.dim() == 0 else child_value.mean()
                     part = child_part if part is None else part + child_part
-                if part is None:
-                    continue
+            if part is None:
+                continue
             if weight is not None:
                 part = part * weight
             total = part if total is None else total + part

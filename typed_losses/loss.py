@@ -200,7 +200,7 @@ class Loss(nn.Module, Generic[P]):
 
     def _lookup(self, spec: Input, sample_list: Batch, model_output: Batch) -> Any:
         mapping: Any = sample_list if spec.source == "sample_list" else model_output
-        where = spec.source
+        where: str = spec.source
         for part in spec._path:
             try:
                 mapping = mapping[part]

@@ -7,7 +7,7 @@ A frozen dataclass registered as a pytree node, so it can be built and returned 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from torch import Tensor
 from torch.utils import _pytree as pytree
@@ -44,8 +44,9 @@ def _flatten(output: LossOutput) -> tuple[list[Tensor], tuple[str, ...]]:
     return [*output.terms.values(), output.total], names
 
 
-def _unflatten(values: list[Tensor], names: tuple[str, ...]) -> LossOutput:
-    return LossOutput(dict(zip(names, values[:-1], strict=True)), values[-1])
+def _unflatten(values: Iterable[Tensor], names: tuple[str, ...]) -> LossOutput:
+    *terms, total = values
+    return LossOutput(dict(zip(names, terms, strict=True)), total)
 
 
 def _flatten_with_keys(output: LossOutput) -> tuple[list[tuple[pytree.KeyEntry, Tensor]], tuple[str, ...]]:
@@ -59,8 +60,8 @@ def _flatten_with_keys(output: LossOutput) -> tuple[list[tuple[pytree.KeyEntry, 
 
 pytree.register_pytree_node(
     LossOutput,
-    _flatten,  # type: ignore[arg-type]
-    _unflatten,  # type: ignore[arg-type]
+    _flatten,
+    _unflatten,
     serialized_type_name="typed_losses.LossOutput",
-    flatten_with_keys_fn=_flatten_with_keys,  # type: ignore[arg-type]
+    flatten_with_keys_fn=_flatten_with_keys,
 )

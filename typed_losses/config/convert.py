@@ -81,7 +81,7 @@ def _enum(value: object, tp: type[enum.Enum]) -> enum.Enum:
 
 
 def _sequence(tp: Any) -> Callable[[object, Any], object]:
-    item = sequence_item(tp)
+    item: Any = sequence_item(tp)
     origin = typing.get_origin(tp)
     make: Callable[[list[Any]], Any] = tuple if origin is tuple else list
 

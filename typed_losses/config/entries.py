@@ -54,7 +54,7 @@ def _as_node(cfg: object, loc_label: str) -> tuple[Node | None, Locator]:
     if isinstance(cfg, str):
         cfg = [cfg]
     try:
-        node = OmegaConf.create(cfg)  # type: ignore[arg-type]
+        node = OmegaConf.create(cfg)  # type: ignore[call-overload]
     except Exception as exc:
         loc.add((), f"expected a list of loss entries or a mapping of term names to entries: {exc}")
         return None, loc
@@ -206,27 +206,27 @@ class _Checker:
                     at_key=True,
                 )
                 ok = False
-        spec: LossSpec | None = None
+        loss: LossSpec | None = None
         if "type" not in node:
             self.loc.add(rel, "missing `type`: the registry name of the loss")
             ok = False
         else:
             try:
-                spec = self.spec(_value(node._get_node("type")), (*rel, "type"))  # type: ignore[arg-type]
+                loss = self.spec(_value(node._get_node("type")), (*rel, "type"))  # type: ignore[arg-type]
             except OmegaConfBaseException as exc:
                 self.loc.add((*rel, "type"), f"cannot resolve `type`: {exc}")
         weight = self.weight(node, rel)
         name = self.name(node, rel, term_name)
         params = None
-        if spec is not None:
+        if loss is not None:
             params_node = node._get_node("params") if "params" in node else None
             assert params_node is None or isinstance(params_node, Node)
             if params_node is not None and not isinstance(params_node, Container) and params_node._is_none():
                 params_node = None
-            params = check_params(spec.params_class, params_node, node, (*rel, "params"), self.loc, self.nested)
-        if not ok or spec is None or weight is None or name is None or params is None:
+            params = check_params(loss.params_class, params_node, node, (*rel, "params"), self.loc, self.nested)
+        if not ok or loss is None or weight is None or name is None or params is None:
             return None
-        return CheckedTerm(name or spec.name, weight, spec, params, path)
+        return CheckedTerm(name or loss.name, weight, loss, params, path)
 
     def spec(self, value: object, rel: tuple[Key, ...]) -> LossSpec | None:
         if not isinstance(value, str):

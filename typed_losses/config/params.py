@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import attrs
 from omegaconf import DictConfig, ListConfig, OmegaConf, read_write
@@ -155,7 +155,11 @@ def check_params(
                 failed.add(key)
     for name, field in fields.items():
         if field.default is attrs.NOTHING and name not in provided and name not in failed:
-            loc.add(rel, f"missing required param {name!r} ({describe_type(field.type)}) of {cls.__name__}")
+            loc.add(
+                rel,
+                f"missing required param {name!r} ({describe_type(field.type)}) of {cls.__name__}",
+                at_key=True,
+            )
     if len(loc.issues) > before:
         _diagnose(cls, provided, rel, loc, construct=False)
         return None
@@ -183,7 +187,7 @@ def _diagnose(
     for name, value in provided.items():
         field = fields[name]
         try:
-            structured[name] = converter.structure(value, field.type)
+            structured[name] = converter.structure(value, cast(Any, field.type))
         except Exception as exc:
             for message in _messages(exc):
                 loc.add((*rel, name), message, hint=_allowed_hint(field.type))

@@ -32,6 +32,7 @@ MAX_NODES = 1_000_000
 MAX_DEPTH = 200
 MAX_BYTES = 64 * 1024 * 1024
 DOCUMENT = "<document>"
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 @attrs.frozen
@@ -192,6 +193,9 @@ class _Builder:
             line, column = _at(node)
             raise _error(self.file, f"document nests deeper than {MAX_DEPTH} levels", line, column)
         self.values.setdefault(path, _at(node))
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
+            self.fail(path, node, f"unsupported YAML tag {node.tag!r}: only plain mappings and lists are allowed")
+            return None
         if isinstance(node, yaml.MappingNode):
             return self.build_mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 import attrs
@@ -28,10 +29,8 @@ def _class_weights(_instance: object, attribute: attrs.Attribute[tuple[float, ..
         raise ValueError(f"'{attribute.name}' must be a non-empty list of numbers >= 0: {list(value)!r}")
 
 
-def _as_weights(value: object) -> tuple[float, ...] | None:
-    if value is None:
-        return None
-    return tuple(value)  # type: ignore[call-overload,no-any-return]
+def _as_weights(value: Iterable[float] | None) -> tuple[float, ...] | None:
+    return None if value is None else tuple(value)
 
 
 @attrs.frozen(kw_only=True)

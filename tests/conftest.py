@@ -1,0 +1,22 @@
+"""Shared fixtures: an isolated global registry for tests that register their own losses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import typed_losses.losses  # noqa: F401  (registers the catalog before snapshots are taken)
+from typed_losses.registry import REGISTRY
+
+
+@pytest.fixture
+def clean_registry() -> Iterator[None]:
+    """Undo every registration a test makes."""
+    REGISTRY.load_entry_points()
+    saved = dict(REGISTRY._by_name)
+    try:
+        yield
+    finally:
+        REGISTRY._by_name.clear()
+        REGISTRY._by_name.update(saved)

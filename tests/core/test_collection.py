@@ -1,0 +1,195 @@
+"""LossCollection and LossOutput: terms in order, the weighted total, Python building, round trips."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import attrs
+import pytest
+import torch
+from torch import Tensor
+
+from typed_losses import (
+    Batch,
+    Loss,
+    LossCollection,
+    LossConfigError,
+    LossInputError,
+    LossOutput,
+    LossShapeError,
+    Term,
+    model_input,
+    register_loss,
+)
+from typed_losses.losses import BinaryCrossEntropyKlParams, CrossEntropyLoss, CrossEntropyParams
+
+SCORES = torch.tensor([[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]])
+SOFT = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.3, 0.9]])
+INDICES = torch.tensor([0, 2])
+
+
+def test_terms_in_config_order_with_children_and_weighted_total() -> None:
+    collection = LossCollection.from_config(
+        [
+            {"type": "bce_kl", "weight": 0.5, "params": {"weight_softmax": 2.0}},
+            {"type": "cross_entropy", "name": "ce", "weight": 3},
+        ]
+    )
+    out = collection({"targets": SOFT}, {"scores": SCORES})
+    assert list(out.terms) == ["bce_kl/kl", "bce_kl/bce", "ce"]
+    # Hand-computed: kl = 2 * mean_i KL(t_i / sum t_i || softmax(s_i)), bce = 3 * mean(BCEwl), ce = soft-target CE.
+    log_p = torch.log_softmax(SCORES, dim=1)
+    normalized = SOFT / SOFT.sum(dim=1, keepdim=True)
+    kl = (torch.xlogy(normalized, normalized) - normalized * log_p).sum() / 2
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(SCORES, SOFT) * 3
+    ce = -(SOFT * log_p).sum(dim=1).mean()
+    torch.testing.assert_close(out.terms["bce_kl/kl"], 2.0 * kl)
+    torch.testing.assert_close(out.terms["bce_kl/bce"], bce)
+    torch.testing.assert_close(out.terms["ce"], ce)
+    torch.testing.assert_close(out.total, 0.5 * (2.0 * kl + bce) + 3.0 * ce)
+    assert out.total.dim() == 0
+    assert float(out.terms["bce_kl/bce"]) == pytest.approx(2.3723762674997886, rel=1e-6)
+
+
+def test_total_is_the_mean_of_non_scalar_terms() -> None:
+    collection = LossCollection([CrossEntropyParams(reduction="none")])
+    out = collection({"targets": INDICES}, {"scores": SCORES})
+    assert out.terms["cross_entropy"].shape == (2,)
+    torch.testing.assert_close(out.total, out.terms["cross_entropy"].mean())
+
+
+def test_built_from_python_without_strings() -> None:
+    collection = LossCollection(
+        [CrossEntropyParams(label_smoothing=0.1), Term(BinaryCrossEntropyKlParams(weight_softmax=1.0), weight=0.5, name="vqa")]
+    )
+    assert collection.names == ("cross_entropy", "vqa")
+    assert collection.weights == (1.0, 0.5)
+    assert isinstance(collection.losses[0], CrossEntropyLoss)
+    assert collection.terms[1] == Term(BinaryCrossEntropyKlParams(weight_softmax=1.0), weight=0.5, name="vqa")
+
+
+def test_python_building_reports_every_problem() -> None:
+    with pytest.raises(LossConfigError) as info:
+        LossCollection([CrossEntropyParams(), CrossEntropyParams(), "cross_entropy"])  # type: ignore[list-item]
+    assert [(i.path, i.message) for i in info.value.issues] == [
+        ("items[2]", "expected a params instance or a Term, found str"),
+        ("items[1]", "duplicate term name 'cross_entropy'"),
+    ]
+    with pytest.raises(LossConfigError, match="at least one term"):
+        LossCollection([])
+    with pytest.raises(TypeError, match="use LossCollection.from_config"):
+        LossCollection("cross_entropy")  # type: ignore[arg-type]
+
+
+def test_term_validates_weight() -> None:
+    with pytest.raises(ValueError, match="weight must be >= 0"):
+        Term(CrossEntropyParams(), weight=-1.0)
+
+
+def test_config_round_trip() -> None:
+    cfg = [
+        {"type": "cross_entropy", "params": {"weight": [1.0, 2.0, 3.0], "reduction": "sum"}},
+        {"type": "bce_kl", "name": "kl", "weight": 0.25, "params": {"weight_softmax": 0.5}},
+    ]
+    collection = LossCollection.from_config(cfg)
+    plain = collection.to_config()
+    assert plain == [
+        {"type": "cross_entropy", "params": {"weight": [1.0, 2.0, 3.0], "ignore_index": -100, "reduction": "sum", "label_smoothing": 0.0}},
+        {"type": "bce_kl", "name": "kl", "weight": 0.25, "params": {"weight_softmax": 0.5}},
+    ]
+    again = LossCollection.from_config(plain)
+    assert again.terms == collection.terms
+    assert again.to_config() == plain
+
+
+def test_class_weights_from_yaml_become_a_buffer() -> None:
+    collection = LossCollection.from_config([{"type": "cross_entropy", "params": {"weight": [1, 2, 3]}}])
+    out = collection({"targets": INDICES}, {"scores": SCORES})
+    expected = torch.nn.functional.cross_entropy(SCORES, INDICES, weight=torch.tensor([1.0, 2.0, 3.0]))
+    torch.testing.assert_close(out.total, expected)
+    assert "losses.0.class_weight" not in collection.state_dict()
+
+
+def test_missing_input_names_term_key_mapping_and_available_keys() -> None:
+    collection = LossCollection.from_config([{"type": "cross_entropy", "name": "answer_ce"}])
+    with pytest.raises(LossInputError) as info:
+        collection({"labels": INDICES}, {"scores": SCORES})
+    assert str(info.value) == (
+        "loss 'answer_ce' needs sample_list['targets'], which is missing (available: 'labels')"
+    )
+    assert (info.value.term, info.value.key, info.value.source) == ("answer_ce", "targets", "sample_list")
+
+
+def test_shape_mismatch_names_both_inputs() -> None:
+    collection = LossCollection([BinaryCrossEntropyKlParams(weight_softmax=1.0)])
+    with pytest.raises(LossShapeError) as info:
+        collection({"targets": SOFT[:, :2]}, {"scores": SCORES})
+    assert str(info.value) == (
+        "loss 'bce_kl': model_output['scores'] (2, 3) and sample_list['targets'] (2, 2) must have the same shape"
+    )
+
+
+def test_rank_and_dtype_mismatch() -> None:
+    collection = LossCollection([BinaryCrossEntropyKlParams(weight_softmax=1.0)])
+    with pytest.raises(LossShapeError, match=r"expected sample_list\['targets'\]: float tensor of rank 2, found shape \(2,\)"):
+        collection({"targets": INDICES.float()}, {"scores": SCORES})
+    with pytest.raises(LossShapeError, match="found dtype torch.int64"):
+        collection({"targets": INDICES.view(2, 1).expand(2, 3)}, {"scores": SCORES})
+
+
+def test_pickle_and_deepcopy_preserve_behaviour() -> None:
+    collection = LossCollection.from_config([{"type": "cross_entropy", "params": {"weight": [1, 2, 3]}}])
+    for clone in (pickle.loads(pickle.dumps(collection)), copy.deepcopy(collection)):
+        assert clone.terms == collection.terms
+        torch.testing.assert_close(
+            clone({"targets": INDICES}, {"scores": SCORES}).total, collection({"targets": INDICES}, {"scores": SCORES}).total
+        )
+
+
+def test_loss_output_is_a_pytree_and_compiles_in_one_graph() -> None:
+    collection = LossCollection.from_config(
+        [{"type": "bce_kl", "weight": 0.5, "params": {"weight_softmax": 2.0}}, {"type": "cross_entropy", "weight": 2}]
+    )
+    compiled = torch.compile(collection, fullgraph=True, backend="eager")
+    eager = collection({"targets": SOFT}, {"scores": SCORES})
+    got = compiled({"targets": SOFT}, {"scores": SCORES})
+    assert isinstance(got, LossOutput)
+    assert list(got.terms) == list(eager.terms)
+    torch.testing.assert_close(got.total, eager.total)
+    leaves, spec = torch.utils._pytree.tree_flatten(eager)
+    assert len(leaves) == 4
+    rebuilt = torch.utils._pytree.tree_unflatten(leaves, spec)
+    assert isinstance(rebuilt, LossOutput) and list(rebuilt.terms) == list(eager.terms)
+
+
+def test_backward_reaches_the_model() -> None:
+    scores = SCORES.clone().requires_grad_()
+    collection = LossCollection([CrossEntropyParams()])
+    collection({"targets": INDICES}, {"scores": scores}).total.backward()
+    assert scores.grad is not None and scores.grad.abs().sum() > 0
+
+
+@pytest.mark.usefixtures("clean_registry")
+def test_a_custom_loss_with_several_terms_and_nested_inputs() -> None:
+    @attrs.frozen
+    class PairParams:
+        scale: float = 1.0
+
+    left = model_input("pair.left", ranks=(1,), dtype="float")
+
+    @register_loss("pair_test")
+    class PairLoss(Loss[PairParams]):
+        inputs = (left,)
+        output_terms = ("a", "b")
+
+        def forward(self, sample_list: Batch, model_output: Batch) -> dict[str, Tensor]:
+            value = self.read(left, sample_list, model_output)
+            return {"a": value.sum() * self.params.scale, "b": value.mean()}
+
+    collection = LossCollection.from_config([{"type": "pair_test", "params": {"scale": 2}}])
+    out = collection({}, {"pair": {"left": torch.tensor([1.0, 3.0])}})
+    assert {k: float(v) for k, v in out.terms.items()} == {"pair_test/a": 8.0, "pair_test/b": 2.0}
+    assert float(out.total) == 10.0
+    with pytest.raises(LossInputError, match=r"needs model_output\['pair'\]\['left'\], which is missing \(available: 'right'\)"):
+        collection({}, {"pair": {"right": torch.tensor([1.0])}})

@@ -1,0 +1,142 @@
+"""Registration rules: generic params inference, clear failures at import time, lookups."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from typing import Any, TypeVar
+
+import attrs
+import pytest
+import torch
+from torch import Tensor
+
+from typed_losses import REGISTRY, Batch, Loss, register_loss
+from typed_losses.losses import CrossEntropyLoss, CrossEntropyParams
+from typed_losses.registry import Registry
+
+pytestmark = pytest.mark.usefixtures("clean_registry")
+
+
+@attrs.frozen
+class FocalParams:
+    gamma: float = 2.0
+
+
+class FocalLoss(Loss[FocalParams]):
+    def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
+        return torch.tensor(self.params.gamma)
+
+
+def test_params_class_is_the_generic_argument() -> None:
+    register_loss("focal_test")(FocalLoss)
+    spec = REGISTRY["focal_test"]
+    assert spec.params_class is FocalParams
+    assert spec.loss_class is FocalLoss
+    assert FocalLoss.loss_name == "focal_test"
+
+
+def test_params_class_found_through_a_generic_family_base() -> None:
+    P = TypeVar("P", bound=attrs.AttrsInstance)
+
+    class Family(Loss[P]):
+        pass
+
+    @register_loss("family_member_test")
+    class Member(Family[FocalParams]):
+        pass
+
+    assert REGISTRY["family_member_test"].params_class is FocalParams
+
+
+def test_explicit_params_overrides() -> None:
+    @attrs.frozen
+    class Other:
+        x: int = 1
+
+    register_loss("focal_other_test", params=Other)(FocalLoss)
+    assert REGISTRY["focal_other_test"].params_class is Other
+
+
+def test_duplicate_name_fails_with_both_classes_named() -> None:
+    with pytest.raises(ValueError, match=r"'cross_entropy'.*already taken by typed_losses\.losses\.classification\.CrossEntropyLoss"):
+        register_loss("cross_entropy")(FocalLoss)
+
+
+def test_reregistering_the_same_class_is_allowed() -> None:
+    register_loss("cross_entropy")(CrossEntropyLoss)
+    assert REGISTRY["cross_entropy"].loss_class is CrossEntropyLoss
+
+
+def test_non_attrs_params_class_fails() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class DataParams:
+        x: int = 1
+
+    class DataLoss(Loss[Any]):
+        pass
+
+    with pytest.raises(TypeError, match="is not an attrs class; decorate it with @attrs.frozen"):
+        register_loss("data_test", params=DataParams)(DataLoss)
+
+
+def test_mutable_params_class_fails() -> None:
+    @attrs.define
+    class Mutable:
+        x: int = 1
+
+    class MutableLoss(Loss[Mutable]):
+        pass
+
+    with pytest.raises(TypeError, match="must be frozen"):
+        register_loss("mutable_test")(MutableLoss)
+
+
+def test_missing_params_type_fails() -> None:
+    class Bare(Loss[Any]):
+        pass
+
+    with pytest.raises(TypeError, match=r"does not declare its params class; write `class Bare\(Loss\[MyParams\]\)`"):
+        register_loss("bare_test")(Bare)
+
+
+def test_not_a_loss_fails() -> None:
+    with pytest.raises(TypeError, match="is not a subclass of typed_losses.Loss"):
+        register_loss("module_test")(torch.nn.Module)  # type: ignore[type-var]
+
+
+@pytest.mark.parametrize("name", ["", "a/b", "with space", "1abc", "a.b"])
+def test_bad_names_fail(name: str) -> None:
+    with pytest.raises(ValueError, match="a loss name is letters"):
+        register_loss(name)(FocalLoss)
+
+
+def test_unknown_name_lookup_suggests() -> None:
+    with pytest.raises(KeyError, match="did you mean 'cross_entropy'"):
+        REGISTRY["cross_entropi"]
+    assert REGISTRY.get("nope") is None
+    assert "cross_entropy" in REGISTRY
+    assert REGISTRY.for_params(CrossEntropyParams)[0].name == "cross_entropy"
+
+
+def test_the_catalog_is_found_through_the_entry_point_without_importing_it() -> None:
+    code = (
+        "import sys, typed_losses\n"
+        "assert 'typed_losses.losses' not in sys.modules\n"
+        "print(typed_losses.REGISTRY['bce_kl'].loss_class.__module__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "typed_losses.losses.soft_labels"
+
+
+def test_a_registry_without_entry_points_knows_only_what_is_registered_into_it() -> None:
+    own = Registry(entry_point_group=None)
+    own.register("focal_own", FocalLoss)
+    assert own.names() == ["focal_own"]
+    assert "cross_entropy" not in own
+
+
+def test_loss_rejects_params_of_another_class() -> None:
+    with pytest.raises(TypeError, match="CrossEntropyLoss takes CrossEntropyParams, got FocalParams"):
+        CrossEntropyLoss(FocalParams())  # type: ignore[arg-type]

@@ -1,0 +1,143 @@
+"""``typed-losses``: validate loss configs, list the registered losses, run the demo.
+
+Exit codes: 0 success, 1 invalid or unreadable config, 2 usage error. Problems are printed one per
+line as ``FILE:LINE:COL: error: PATH: message (hint)``; never a traceback for a user mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from typed_losses.cli_support import LOSSES_KEY, find_losses, select
+from typed_losses.config.entries import check_losses
+from typed_losses.config.yaml import load_yaml
+from typed_losses.errors import ConfigIssue, LossConfigError
+from typed_losses.introspect import params_info
+from typed_losses.loss import describe_inputs
+from typed_losses.registry import REGISTRY, load_plugin
+
+__all__ = ["main"]
+
+def _print_issues(issues: Sequence[ConfigIssue], out: TextIO) -> None:
+    for issue in issues:
+        print(issue.format(severity="error"), file=out)
+
+
+def _validate(args: argparse.Namespace, out: TextIO) -> int:
+    status = 0
+    for file in args.files:
+        try:
+            root = load_yaml(file)
+        except LossConfigError as exc:
+            _print_issues(exc.issues, out)
+            status = 1
+            continue
+        if args.key:
+            selected = select(root, args.key)
+            if selected is None:
+                print(f"{file}: error: no key {args.key!r} in the document", file=out)
+                status = 1
+                continue
+            nodes = [selected]
+        else:
+            nodes = find_losses(root)
+            if not nodes:
+                print(f"{file}: error: no `{LOSSES_KEY}` key anywhere in the document", file=out)
+                status = 1
+                continue
+        issues: list[ConfigIssue] = []
+        count = 0
+        for node in nodes:
+            try:
+                count += len(check_losses(node))
+            except LossConfigError as exc:
+                issues.extend(exc.issues)
+        if issues:
+            _print_issues(issues, out)
+            status = 1
+        else:
+            lists = "list" if len(nodes) == 1 else "lists"
+            print(f"{file}: ok: {count} loss terms in {len(nodes)} `{LOSSES_KEY}` {lists}", file=out)
+    return status
+
+
+def _list(args: argparse.Namespace, out: TextIO) -> int:
+    for spec in REGISTRY:
+        print(f"{spec.name}  ({spec.loss_class.__name__}, params {spec.params_class.__name__})", file=out)
+        if spec.summary:
+            print(f"    {spec.summary}", file=out)
+        infos = params_info(spec.params_class)
+        if not infos:
+            print("    params: none", file=out)
+        for info in infos:
+            constraint = f" [{info.constraint}]" if info.constraint else ""
+            doc = f"  - {info.doc}" if info.doc else ""
+            print(f"    {info.name}: {info.type_text} = {info.default_text}{constraint}{doc}", file=out)
+        if args.verbose:
+            for line in describe_inputs(spec.loss_class.inputs):
+                print(f"    reads {line}", file=out)
+            if spec.loss_class.output_terms:
+                print(f"    terms: {', '.join(spec.loss_class.output_terms)}", file=out)
+    return 0
+
+
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    from typed_losses.demo import run_demo
+
+    return run_demo(config=args.config, steps=args.steps, seed=args.seed, out=out)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="typed-losses", description="Typed, checked loss configs for PyTorch (MMF-compatible)."
+    )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first, so that the losses it registers are known (repeatable)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = sub.add_parser("validate", help="check the `losses` of config files")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument(
+        "--key", metavar="DOTTED.KEY", help="check only this key (default: every key named `losses`)"
+    )
+    validate.set_defaults(run=_validate)
+
+    listing = sub.add_parser("list", help="every registered loss with its params")
+    listing.add_argument("-v", "--verbose", action="store_true", help="also show inputs and output terms")
+    listing.set_defaults(run=_list)
+
+    demo = sub.add_parser("demo", help="validate a config and train a small model with it")
+    demo.add_argument("--config", metavar="FILE", help="a config with a `losses` key (default: the demo config)")
+    demo.add_argument("--steps", type=int, default=200)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(run=_demo)
+
+    for p in (validate, listing, demo):
+        p.add_argument("--plugin", dest="sub_plugins", action="append", default=[], help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point of the ``typed-losses`` console script."""
+    stream = out if out is not None else sys.stdout
+    args = _parser().parse_args(argv)
+    for module in [*args.plugin, *args.sub_plugins]:
+        try:
+            load_plugin(module)
+        except ImportError as exc:
+            print(f"typed-losses: error: {exc}", file=sys.stderr)
+            return 2
+    code: int = args.run(args, stream)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
