@@ -44,10 +44,8 @@ class LossSpec:
 
 def suggest(name: str, candidates: list[str]) -> str | None:
     """A did-you-mean hint for ``name`` among ``candidates``, or ``None``."""
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
-    if not close:
-        return None
-    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
 
 
 class Registry:

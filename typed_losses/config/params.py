@@ -64,6 +64,42 @@ def _validator_hint(validator: object) -> str | None:
     return None
 
 
+def _attached_mirror(cls: type, entry_node: Container | None) -> DictConfig:
+    """The OmegaConf mirror of ``cls``, attached under ``entry_node`` as its ``params`` (not inserted)."""
+    typed: DictConfig = OmegaConf.structured(mirror_of(cls))
+    if entry_node is not None:
+        typed._set_parent(entry_node)
+        typed._set_key("params")
+    return typed
+
+
+_EXACT: dict[Any, tuple[type, ...]] = {float: (float, int), int: (int,), bool: (bool,), str: (str,)}
+
+
+def _passes_unchanged(raw: object, tp: Any) -> bool:
+    """Whether OmegaConf would keep ``raw`` exactly as it is for a field of type ``tp``.
+
+    True for a plain scalar (no interpolation) that already has the field's type, or any plain scalar
+    for fields the mirror leaves to the converter (``Literal``, enums, unions). Such values skip the
+    OmegaConf merge, which costs milliseconds per key; everything else takes the full path.
+    """
+    if isinstance(raw, str) and "${" in raw or isinstance(raw, Node):
+        return False
+    if raw is None:
+        return optional_inner(tp) is not None or tp is Any
+    inner = optional_inner(tp)
+    if inner is not None:
+        tp = inner
+    allowed = _EXACT.get(tp)
+    if allowed is not None:
+        return type(raw) in allowed
+    return isinstance(raw, (str, int, float, bool)) and _mirror_is_any(tp)
+
+
+def _mirror_is_any(tp: Any) -> bool:
+    return literal_values(tp) is not None or (isinstance(tp, type) and issubclass(tp, enum.Enum))
+
+
 def _raw(node: Node) -> Any:
     """The value to assign into the mirror: containers as nodes, scalars unresolved."""
     return node if isinstance(node, Container) else node._value()
@@ -79,7 +115,7 @@ def _resolve(typed: DictConfig, key: str) -> Any:
 def check_params(
     cls: type[attrs.AttrsInstance],
     params_node: Node | None,
-    entry_node: Node | None,
+    entry_node: Container | None,
     rel: tuple[Key, ...],
     loc: Locator,
     nested: NestedEntries,
@@ -109,50 +145,52 @@ def check_params(
             return None
         keys = [str(k) for k in params_node.keys()]
 
-    typed = OmegaConf.structured(mirror_of(cls))
-    if entry_node is not None:
-        typed._set_parent(entry_node)
-        typed._set_key("params")
-    with read_write(typed):
-        for key in keys:
-            where = (*rel, key)
-            field = fields.get(key)
-            if field is None:
-                hint = suggest(key, list(fields)) or (
-                    "allowed: " + ", ".join(fields) if fields else f"{cls.__name__} takes no params"
-                )
-                loc.add(where, f"unknown param {key!r} for {cls.__name__}", hint=hint, at_key=True)
+    typed: DictConfig | None = None  # the mirror, built only when a value needs OmegaConf
+    for key in keys:
+        where = (*rel, key)
+        field = fields.get(key)
+        if field is None:
+            hint = suggest(key, list(fields)) or (
+                "allowed: " + ", ".join(fields) if fields else f"{cls.__name__} takes no params"
+            )
+            loc.add(where, f"unknown param {key!r} for {cls.__name__}", hint=hint, at_key=True)
+            failed.add(key)
+            continue
+        assert params_node is not None
+        node = params_node._get_node(key)
+        assert isinstance(node, Node)
+        if key in nested_fields:
+            terms = nested(node, loc, where)
+            if terms is None:
                 failed.add(key)
-                continue
-            assert params_node is not None
-            node = params_node._get_node(key)
-            assert isinstance(node, Node)
-            if key in nested_fields:
-                terms = nested(node, loc, where)
-                if terms is None:
-                    failed.add(key)
-                else:
-                    provided[key] = terms
-                continue
-            raw = _raw(node)
-            try:
+            else:
+                provided[key] = terms
+            continue
+        raw = _raw(node)
+        if _passes_unchanged(raw, field.type):
+            provided[key] = raw
+            continue
+        if typed is None:
+            typed = _attached_mirror(cls, entry_node)
+        try:
+            with read_write(typed):
                 typed.merge_with({key: raw})
-            except OmegaConfBaseException:
-                loc.add(
-                    where,
-                    f"expected {describe_type(field.type)}, found {found(_plain(raw))}",
-                    hint=_allowed_hint(field.type),
-                )
-                failed.add(key)
-                continue
-            try:
-                provided[key] = _resolve(typed, key)
-            except OmegaConfBaseException as exc:
-                if isinstance(raw, str) and "${" in raw:
-                    loc.add(where, f"cannot use {raw!r} as {describe_type(field.type)}: {_first_line(exc)}")
-                else:
-                    loc.add(where, f"expected {describe_type(field.type)}: {_first_line(exc)}")
-                failed.add(key)
+        except OmegaConfBaseException:
+            loc.add(
+                where,
+                f"expected {describe_type(field.type)}, found {found(_plain(raw))}",
+                hint=_allowed_hint(field.type),
+            )
+            failed.add(key)
+            continue
+        try:
+            provided[key] = _resolve(typed, key)
+        except OmegaConfBaseException as exc:
+            if isinstance(raw, str) and "${" in raw:
+                loc.add(where, f"cannot use {raw!r} as {describe_type(field.type)}: {_first_line(exc)}")
+            else:
+                loc.add(where, f"expected {describe_type(field.type)}: {_first_line(exc)}")
+            failed.add(key)
     for name, field in fields.items():
         if field.default is attrs.NOTHING and name not in provided and name not in failed:
             loc.add(
