@@ -6,7 +6,13 @@ The public API::
 
 The built-in catalog (MMF's losses under MMF's names) lives in :mod:`typed_losses.losses` and is
 registered automatically the first time a loss name is looked up.
+
+``typed_losses.build_loss("cross_entropy", CrossEntropyParams(...))`` builds one catalog loss by name, typed
+per name (:mod:`typed_losses.builders`, generated). It imports the catalog, so it is loaded on first use:
+``import typed_losses`` alone never imports :mod:`typed_losses.losses`.
 """
+
+from typing import TYPE_CHECKING
 
 from typed_losses.collection import LossCollection
 from typed_losses.config.convert import unstructure_params
@@ -17,6 +23,21 @@ from typed_losses.loss import Batch, Input, Loss, LossValue, doc, model_input, s
 from typed_losses.output import LossOutput
 from typed_losses.registry import REGISTRY, LossSpec, load_plugin, register_loss
 from typed_losses.term import Term
+
+
+if TYPE_CHECKING:
+    from typed_losses.builders import build_loss
+else:
+
+    def __getattr__(name: str) -> object:
+        # Lazy: typed_losses.builders imports the whole catalog. Hidden from type checkers, which would
+        # otherwise accept any misspelled attribute of the package.
+        if name == "build_loss":
+            from typed_losses.builders import build_loss
+
+            return build_loss
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
@@ -34,6 +55,7 @@ __all__ = [
     "LossSpec",
     "LossValue",
     "Term",
+    "build_loss",
     "check_losses",
     "check_params_data",
     "doc",

@@ -1,4 +1,4 @@
-"""``typed-losses``: validate loss configs, list the registered losses, run the demo.
+"""``typed-losses``: validate loss configs, list the registered losses, write the JSON Schema, run the demo.
 
 Exit codes: 0 success, 1 invalid or unreadable config, 2 usage error. Problems are printed one per
 line as ``FILE:LINE:COL: error: PATH: message (hint)``; never a traceback for a user mistake.
@@ -45,6 +45,9 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
         else:
             nodes = find_losses(root)
             if not nodes:
+                if args.allow_no_losses:
+                    print(f"{file}: skipped: no `{LOSSES_KEY}` key", file=out)
+                    continue
                 print(f"{file}: error: no `{LOSSES_KEY}` key anywhere in the document", file=out)
                 status = 1
                 continue
@@ -84,6 +87,23 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _schema(args: argparse.Namespace, out: TextIO) -> int:
+    from typed_losses.schema import schema_text
+
+    text = schema_text()
+    if args.output in (None, "-"):
+        out.write(text)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        print(f"typed-losses: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output}", file=out)
+    return 0
+
+
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from typed_losses.demo import run_demo
 
@@ -108,11 +128,22 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--key", metavar="DOTTED.KEY", help="check only this key (default: every key named `losses`)"
     )
+    validate.add_argument(
+        "--allow-no-losses",
+        action="store_true",
+        help="skip files without a `losses` key instead of failing (for pre-commit over all YAML files)",
+    )
     validate.set_defaults(run=_validate)
 
     listing = sub.add_parser("list", help="every registered loss with its params")
     listing.add_argument("-v", "--verbose", action="store_true", help="also show inputs and output terms")
     listing.set_defaults(run=_list)
+
+    schema = sub.add_parser(
+        "schema", help="write the JSON Schema of loss configs (for editors and check-jsonschema)"
+    )
+    schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
+    schema.set_defaults(run=_schema)
 
     demo = sub.add_parser("demo", help="validate a config and train a small model with it")
     demo.add_argument("--config", metavar="FILE", help="a config with a `losses` key (default: the demo config)")
@@ -120,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(run=_demo)
 
-    for p in (validate, listing, demo):
+    for p in (validate, listing, schema, demo):
         p.add_argument("--plugin", dest="sub_plugins", action="append", default=[], help=argparse.SUPPRESS)
     return parser
 

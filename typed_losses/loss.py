@@ -24,7 +24,7 @@ calls a pure function for the math::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import attrs
 import torch
@@ -49,6 +49,12 @@ Batch = Mapping[str, Any]
 LossValue = Tensor | Mapping[str, Tensor]
 
 P = TypeVar("P", bound=attrs.AttrsInstance)
+#: What a particular loss's ``forward`` returns (for typing ``loss(...)`` as precisely).
+R_co = TypeVar("R_co", bound=LossValue, covariant=True)
+
+
+class _Forward(Protocol[R_co]):
+    def forward(self, sample_list: Batch, model_output: Batch) -> R_co: ...
 
 Source = Literal["sample_list", "model_output"]
 DType = Literal["float", "integer", "bool", "any"]
@@ -166,8 +172,8 @@ class Loss(nn.Module, Generic[P]):
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
     if TYPE_CHECKING:
-
-        def __call__(self, sample_list: Batch, model_output: Batch) -> LossValue: ...
+        # nn.Module.__call__ returns Any; calling a loss returns what its forward returns.
+        def __call__(self: _Forward[R_co], sample_list: Batch, model_output: Batch) -> R_co: ...
 
     def extra_repr(self) -> str:
         return repr(self.params)

@@ -124,7 +124,7 @@ def test_distinct_names_make_duplicates_fine() -> None:
             "params of CrossEntropyParams must be a mapping, found [1, 2] (list)",
         ),
         ([{"type": "cross_entropy", "params": {"weight": [1, "x"]}}], "losses[0].params.weight", "expected list of float or null, found [1, 'x'] (list)"),
-        ([{"type": "cross_entropy", "params": {"label_smoothing": 1.0}}], "losses[0].params.label_smoothing", "'label_smoothing' must be in [0, 1): 1.0"),
+        ([{"type": "cross_entropy", "params": {"label_smoothing": 1.0}}], "losses[0].params.label_smoothing", "'label_smoothing' must be < 1.0: 1.0"),
         ([{"type": "bce_kl", "params": {"weight_softmax": None}}], "losses[0].params.weight_softmax", "expected float, found None (NoneType)"),
     ],
 )

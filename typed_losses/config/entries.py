@@ -131,10 +131,11 @@ class _Checker:
         self.loc = loc
 
     def nested(self, node: Node, loc: Locator, rel: tuple[Key, ...]) -> tuple[Term[Any], ...] | None:
-        terms = _Checker(self.registry, loc).entries(node, rel)
+        # Nested entries (e.g. `multi`'s children) are summed into one term: their names need not differ.
+        terms = _Checker(self.registry, loc).entries(node, rel, unique_names=False)
         return None if terms is None else tuple(t.to_term() for t in terms)
 
-    def entries(self, node: Node, rel: tuple[Key, ...]) -> list[CheckedTerm] | None:
+    def entries(self, node: Node, rel: tuple[Key, ...], *, unique_names: bool = True) -> list[CheckedTerm] | None:
         before = len(self.loc.issues)
         checked: list[CheckedTerm] = []
         if isinstance(node, ListConfig):
@@ -164,7 +165,7 @@ class _Checker:
             where = (*rel, key)
             term = self.entry(child, where, term_name)
             intended = term.name if term is not None else _intended_name(child, term_name)
-            if intended is not None and intended in first_seen:
+            if unique_names and intended is not None and intended in first_seen:
                 self.loc.add(
                     where,
                     f"duplicate term name {intended!r} (also at {first_seen[intended]})",

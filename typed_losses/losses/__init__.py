@@ -5,14 +5,104 @@ first lookup through the ``typed_losses.losses`` entry point. Each family lives 
 """
 
 # -- classification, binary and soft-label families ---------------------------------------------------
-from typed_losses.losses.classification import CrossEntropyLoss, CrossEntropyParams
-from typed_losses.losses.soft_labels import BinaryCrossEntropyKlLoss, BinaryCrossEntropyKlParams
+from typed_losses.losses.binary import (
+    AttentionSupervisionLoss,
+    AttentionSupervisionParams,
+    BinaryCrossEntropyLoss,
+    BinaryCrossEntropyParams,
+    LogitBinaryCrossEntropyLoss,
+    LogitBinaryCrossEntropyParams,
+    M4CDecodingBCEWithMaskLoss,
+    M4CDecodingBCEWithMaskParams,
+    TripleLogitBinaryCrossEntropyLoss,
+    TripleLogitBinaryCrossEntropyParams,
+)
+from typed_losses.losses.classification import (
+    CaptionCrossEntropyLoss,
+    CaptionCrossEntropyParams,
+    CrossEntropyLoss,
+    CrossEntropyParams,
+    NLLLoss,
+    NLLParams,
+)
+from typed_losses.losses.regression import CosineEmbeddingLoss, CosineEmbeddingParams, MSELoss, MSEParams
+from typed_losses.losses.soft_labels import (
+    BinaryCrossEntropyKlCombinedLoss,
+    BinaryCrossEntropyKlCombinedParams,
+    BinaryCrossEntropyKlLoss,
+    BinaryCrossEntropyKlParams,
+    LabelSmoothingCrossEntropyLoss,
+    LabelSmoothingCrossEntropyParams,
+    SoftLabelCrossEntropyLoss,
+    SoftLabelCrossEntropyParams,
+    SoftmaxKlDivLoss,
+    SoftmaxKlDivParams,
+    WeightedSoftmaxLoss,
+    WeightedSoftmaxParams,
+    WrongLoss,
+    WrongParams,
+)
 
 # -- retrieval / metric-learning families and `multi` -------------------------------------------------
+from typed_losses.losses.multi import MultiLoss, MultiParams
+from typed_losses.losses.retrieval import (
+    ContrastiveLoss,
+    ContrastiveParams,
+    InBatchHingeLoss,
+    InBatchHingeParams,
+    MultiSimilarityLoss,
+    MultiSimilarityParams,
+    RefinerContrastiveLoss,
+    RefinerContrastiveParams,
+    RefinerMultiSimilarityLoss,
+    RefinerMultiSimilarityParams,
+)
 
 __all__ = [
+    "AttentionSupervisionLoss",
+    "AttentionSupervisionParams",
+    "BinaryCrossEntropyKlCombinedLoss",
+    "BinaryCrossEntropyKlCombinedParams",
     "BinaryCrossEntropyKlLoss",
     "BinaryCrossEntropyKlParams",
+    "BinaryCrossEntropyLoss",
+    "BinaryCrossEntropyParams",
+    "CaptionCrossEntropyLoss",
+    "CaptionCrossEntropyParams",
+    "ContrastiveLoss",
+    "ContrastiveParams",
+    "CosineEmbeddingLoss",
+    "CosineEmbeddingParams",
     "CrossEntropyLoss",
     "CrossEntropyParams",
+    "InBatchHingeLoss",
+    "InBatchHingeParams",
+    "LabelSmoothingCrossEntropyLoss",
+    "LabelSmoothingCrossEntropyParams",
+    "LogitBinaryCrossEntropyLoss",
+    "LogitBinaryCrossEntropyParams",
+    "M4CDecodingBCEWithMaskLoss",
+    "M4CDecodingBCEWithMaskParams",
+    "MSELoss",
+    "MSEParams",
+    "MultiLoss",
+    "MultiParams",
+    "MultiSimilarityLoss",
+    "MultiSimilarityParams",
+    "NLLLoss",
+    "NLLParams",
+    "RefinerContrastiveLoss",
+    "RefinerContrastiveParams",
+    "RefinerMultiSimilarityLoss",
+    "RefinerMultiSimilarityParams",
+    "SoftLabelCrossEntropyLoss",
+    "SoftLabelCrossEntropyParams",
+    "SoftmaxKlDivLoss",
+    "SoftmaxKlDivParams",
+    "TripleLogitBinaryCrossEntropyLoss",
+    "TripleLogitBinaryCrossEntropyParams",
+    "WeightedSoftmaxLoss",
+    "WeightedSoftmaxParams",
+    "WrongLoss",
+    "WrongParams",
 ]

@@ -1,4 +1,4 @@
-"""Single-label classification losses: ``cross_entropy``."""
+"""Single-label classification losses: ``cross_entropy``, ``nll_loss`` and ``caption_cross_entropy``."""
 
 from __future__ import annotations
 
@@ -10,18 +10,22 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from typed_losses.loss import Batch, Loss, doc, model_input
-from typed_losses.losses.inputs import CLASS_TARGETS
+from typed_losses.functional.classification import caption_cross_entropy, nll_loss
+from typed_losses.loss import Batch, Loss, doc, model_input, sample_input
+from typed_losses.losses.inputs import CLASS_TARGETS, read_same_shape
+from typed_losses.losses.validators import probability_below_one
 from typed_losses.registry import register_loss
 
-__all__ = ["CrossEntropyLoss", "CrossEntropyParams"]
+__all__ = [
+    "CaptionCrossEntropyLoss",
+    "CaptionCrossEntropyParams",
+    "CrossEntropyLoss",
+    "CrossEntropyParams",
+    "NLLLoss",
+    "NLLParams",
+]
 
 Reduction = Literal["mean", "sum", "none"]
-
-
-def _probability(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"'{attribute.name}' must be in [0, 1): {value!r}")
 
 
 def _class_weights(_instance: object, attribute: attrs.Attribute[tuple[float, ...] | None], value: tuple[float, ...] | None) -> None:
@@ -48,7 +52,7 @@ class CrossEntropyParams:
         default="mean", metadata=doc("how per-sample losses are reduced: mean, sum or none")
     )
     label_smoothing: float = attrs.field(
-        default=0.0, validator=_probability, metadata=doc("torch's label smoothing, in [0, 1)")
+        default=0.0, validator=probability_below_one, metadata=doc("torch's label smoothing, in [0, 1)")
     )
 
 
@@ -82,3 +86,71 @@ class CrossEntropyLoss(Loss[CrossEntropyParams]):
             reduction=p.reduction,
             label_smoothing=p.label_smoothing,
         )
+
+
+# -- nll_loss --------------------------------------------------------------------------------------------
+
+LOG_PROBS = model_input("scores", ranks=(2,), dtype="float", doc="log-probabilities, B x C")
+ARGMAX_TARGETS = sample_input(
+    "targets", ranks=(2,), doc="per-class target scores, B x C; each row's arg-max is its class"
+)
+
+
+@attrs.frozen(kw_only=True)
+class NLLParams:
+    """Params of ``nll_loss`` (none)."""
+
+
+@register_loss("nll_loss")
+class NLLLoss(Loss[NLLParams]):
+    """Negative log-likelihood of each row's arg-max target class, times the number of classes."""
+
+    inputs = (LOG_PROBS, ARGMAX_TARGETS)
+
+    def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
+        scores, targets = read_same_shape(self, LOG_PROBS, ARGMAX_TARGETS, sample_list, model_output)
+        return nll_loss(scores, targets)
+
+
+# -- caption_cross_entropy -------------------------------------------------------------------------------
+
+CAPTION_SCORES = model_input("scores", ranks=(3,), dtype="float", doc="logits, B x T x V")
+CAPTION_TARGETS = sample_input("targets", ranks=(2,), dtype="integer", doc="token ids, B x T (-100: ignored)")
+CAPTION_LEN = sample_input(
+    "caption_len",
+    ranks=(1,),
+    dtype="integer",
+    optional=True,
+    doc="caption lengths, B; sorted descending, minus 1, they give each row's decoded steps (absent: all T)",
+)
+
+
+@attrs.frozen(kw_only=True)
+class CaptionCrossEntropyParams:
+    """Params of ``caption_cross_entropy`` (none)."""
+
+
+@register_loss("caption_cross_entropy")
+class CaptionCrossEntropyLoss(Loss[CaptionCrossEntropyParams]):
+    """Mean token cross-entropy over the decoded steps of each caption.
+
+    With ``caption_len``, the i-th row keeps its first ``L_i`` steps, where ``L`` is ``caption_len`` sorted in
+    descending order minus 1 (rows are not reordered: MMF's captioning models sort the batch first); without
+    it every step counts. Tokens whose target is -100 are ignored.
+
+    Differs from MMF: the packing is a mask (no host sync, compiles to one graph); ``caption_len`` is read
+    from any mapping (MMF only sees it as an attribute of a ``SampleList``); a length <= 1 contributes no
+    tokens instead of raising.
+    """
+
+    inputs = (CAPTION_SCORES, CAPTION_TARGETS, CAPTION_LEN)
+
+    def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
+        scores = self.read(CAPTION_SCORES, sample_list, model_output)
+        targets = self.read(CAPTION_TARGETS, sample_list, model_output)
+        caption_len = self.read_optional(CAPTION_LEN, sample_list, model_output)
+        self.check_same_size(CAPTION_SCORES, scores, CAPTION_TARGETS, targets, 0)
+        self.check_same_size(CAPTION_SCORES, scores, CAPTION_TARGETS, targets, 1)
+        if caption_len is not None:
+            self.check_same_size(CAPTION_TARGETS, targets, CAPTION_LEN, caption_len, 0)
+        return caption_cross_entropy(scores, targets, caption_len)

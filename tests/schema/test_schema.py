@@ -1,0 +1,299 @@
+"""The generated JSON Schema: its shape, its keywords, and its verdict on the examples and invalid fixtures."""
+
+from __future__ import annotations
+
+import enum
+import io
+import json
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import jsonschema
+import pytest
+import yaml
+
+from typed_losses import REGISTRY, Loss, LossValue, register_loss
+from typed_losses.cli import main
+from typed_losses.loss import doc
+from typed_losses.schema import DRAFT, INTERPOLATION_PATTERN, losses_schema, schema_text
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_FILE = ROOT / "schemas" / "losses.schema.json"
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+INVALID = sorted((Path(__file__).parent / "invalid").glob("*.yaml"))
+
+#: Every keyword the schema may use: draft-07's, as the YAML language server and PyCharm understand them.
+DRAFT7_KEYWORDS = {
+    "$schema", "$id", "$ref", "title", "description", "default", "definitions", "type", "enum", "const",
+    "properties", "additionalProperties", "required", "items", "minItems", "maxItems", "minProperties",
+    "maxProperties", "minLength", "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "anyOf", "oneOf", "allOf",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    return losses_schema()
+
+
+@pytest.fixture(scope="module")
+def validator(schema: dict[str, Any]) -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(schema)
+
+
+def load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def walk(node: Any, path: str = "#") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every schema object under ``node`` (skipping the values of ``properties``/``definitions`` maps)."""
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            if key in ("properties", "definitions"):
+                for name, sub in value.items():
+                    yield from walk(sub, f"{path}/{key}/{name}")
+            elif key in ("enum", "const", "default", "required"):
+                continue
+            else:
+                yield from walk(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from walk(value, f"{path}/{i}")
+
+
+# -- shape -----------------------------------------------------------------------------------------------
+
+
+def test_schema_is_valid_draft07(schema: dict[str, Any]) -> None:
+    assert schema["$schema"] == DRAFT
+    assert schema["$id"] and schema["title"]
+    jsonschema.Draft7Validator.check_schema(schema)
+
+
+def test_schema_uses_only_draft07_keywords_and_every_ref_resolves(schema: dict[str, Any]) -> None:
+    for path, node in walk(schema):
+        unknown = set(node) - DRAFT7_KEYWORDS
+        assert not unknown, f"{path}: {unknown}"
+        ref = node.get("$ref")
+        if ref is not None:
+            assert ref.startswith("#/definitions/") and ref.split("/", 2)[2] in schema["definitions"], ref
+            assert set(node) == {"$ref"}, f"{path}: draft-07 ignores keywords beside $ref"
+
+
+def test_committed_file_is_the_generated_text(schema: dict[str, Any]) -> None:
+    text = schema_text()
+    assert json.loads(text) == schema
+    assert text.endswith("}\n") and '\n  "$schema"' in text  # 2-space indent, trailing newline
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == text, "run `python -m typed_losses.generate`"
+
+
+def test_one_branch_per_loss_with_a_const_type(schema: dict[str, Any]) -> None:
+    defs = schema["definitions"]
+    branches = [b["$ref"].split("/")[-1] for b in defs["entryObject"]["oneOf"]]
+    assert branches == [f"entry.{name}" for name in REGISTRY.names()] + ["entry.interpolated"]
+    for name in REGISTRY.names():
+        entry = defs[f"entry.{name}"]
+        assert entry["properties"]["type"]["const"] == name
+        assert set(entry["properties"]) == {"type", "params", "weight", "name"}
+        assert entry["additionalProperties"] is False
+
+
+def test_bare_names_are_the_losses_without_required_params(schema: dict[str, Any]) -> None:
+    names = schema["definitions"]["lossName"]["enum"]
+    assert "logit_bce" in names and "cross_entropy" in names
+    assert "bce_kl" not in names and "multi" not in names
+    assert schema["definitions"]["entry.bce_kl"]["required"] == ["type", "params"]
+
+
+def test_params_carry_types_defaults_bounds_and_docs(schema: dict[str, Any]) -> None:
+    defs = schema["definitions"]
+    hinge = defs["params.in_batch_hinge"]
+    assert hinge["additionalProperties"] is False
+    margin = hinge["properties"]["margin"]
+    assert margin["default"] == 0.0
+    assert margin["anyOf"][0] == {"type": "number", "minimum": 0.0}
+    assert margin["anyOf"][1] == {"$ref": "#/definitions/interpolation"}
+    assert margin["description"].startswith("hinge margin")
+    reduction = defs["params.cross_entropy"]["properties"]["reduction"]
+    assert reduction["anyOf"][0] == {"enum": ["mean", "sum", "none"]}
+    assert defs["params.bce_kl"]["required"] == ["weight_softmax"]
+    assert defs["interpolation"] == {
+        "type": "string",
+        "pattern": INTERPOLATION_PATTERN,
+        "description": defs["interpolation"]["description"],
+    }
+
+
+def test_multi_takes_a_list_of_entries_or_the_mapping(validator: jsonschema.Draft7Validator) -> None:
+    as_list = {"losses": [{"type": "multi", "params": ["logit_bce", {"type": "mse", "weight": 0.5}]}]}
+    as_mapping = {"losses": [{"type": "multi", "params": {"losses": {"a": "logit_bce", "b": "mse"}}}]}
+    deeper = {"losses": [{"type": "multi", "params": [{"type": "multi", "params": [{"type": "bce_kl"}]}]}]}
+    assert validator.is_valid(as_list) and validator.is_valid(as_mapping)
+    assert not validator.is_valid(deeper)  # bce_kl needs params, two levels down
+
+
+@pytest.mark.parametrize(
+    ("doc", "ok"),
+    [
+        ({"model_config": {"visual_bert": {"losses": ["logit_bce"]}}}, True),
+        ({"model_config": {"visual_bert": {"losses": ["logit_bcee"]}}}, False),
+        ({"stages": [{"losses": {"a": "mse"}}, {"losses": [{"type": "mse", "weight": -1}]}]}, False),
+        ({"optimizer": {"type": "adam_w", "params": {"lr": 5e-5}}, "anything": [1, "x", None]}, True),
+        ({"losses": [{"type": "mse", "weight": "${training.w}"}], "training": {"w": 2}}, True),
+        ({"losses": [{"type": "${loss_type}", "params": {"whatever": 1}}]}, True),
+        ({"losses": ["${loss_type}"]}, True),
+        ({"losses": [{"type": "cross_entropy", "params": {"weight": ["${w0}", 1.0]}}]}, True),
+        ({"losses": [{"type": "cross_entropy", "params": {"weight": "${w}"}}]}, True),
+        ({"losses": [{"type": "cross_entropy", "params": {"weight": "$w"}}]}, False),
+        ({"losses": [{"type": "cross_entropy", "params": "${p}"}]}, False),  # Python needs a mapping there
+        ({"losses": "${all_losses}"}, False),
+    ],
+)
+def test_documents(validator: jsonschema.Draft7Validator, doc: dict[str, Any], ok: bool) -> None:
+    assert validator.is_valid(doc) is ok
+
+
+# -- examples and fixtures -------------------------------------------------------------------------------
+
+
+def test_there_are_examples_and_fixtures() -> None:
+    assert len(EXAMPLES) >= 4 and len(INVALID) >= 10
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_is_valid_for_schema_and_python(validator: jsonschema.Draft7Validator, path: Path) -> None:
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../schemas/losses.schema.json"
+    errors = [e.message for e in validator.iter_errors(load(path))]
+    assert not errors
+    out = io.StringIO()
+    assert main(["validate", str(path)], out=out) == 0, out.getvalue()
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
+def test_invalid_fixture_fails_schema_and_python(validator: jsonschema.Draft7Validator, path: Path) -> None:
+    assert not validator.is_valid(load(path))
+    out = io.StringIO()
+    assert main(["validate", str(path)], out=out) == 1
+    assert ": error: " in out.getvalue()
+
+
+# -- the CLI and plugins ---------------------------------------------------------------------------------
+
+
+def test_cli_schema_to_stdout_and_file(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert main(["schema"], out=out) == 0
+    assert out.getvalue() == schema_text()
+    target = tmp_path / "s.json"
+    assert main(["schema", "-o", str(target)], out=io.StringIO()) == 0
+    assert target.read_text(encoding="utf-8") == schema_text()
+
+
+def test_cli_schema_with_a_plugin(
+    clean_registry: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "my_schema_plugin.py").write_text(
+        textwrap.dedent(
+            """
+            import attrs
+            from torch import Tensor
+            from typed_losses import Loss, register_loss
+
+            @attrs.frozen
+            class FocalParams:
+                gamma: float = attrs.field(default=2.0, validator=attrs.validators.ge(0))
+
+            @register_loss("my_focal")
+            class Focal(Loss[FocalParams]):
+                def forward(self, sample_list, model_output):
+                    return model_output["scores"].sum()
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "my_schema_plugin", raising=False)
+    out = io.StringIO()
+    assert main(["--plugin", "my_schema_plugin", "schema"], out=out) == 0
+    data = json.loads(out.getvalue())
+    assert data["definitions"]["params.my_focal"]["properties"]["gamma"]["anyOf"][0] == {
+        "type": "number",
+        "minimum": 0,
+    }
+    assert "my_focal" in data["definitions"]["lossName"]["enum"]
+
+
+class Mode(enum.Enum):
+    FAST = "fast"
+    EXACT = 2
+
+
+@attrs.frozen
+class Inner:
+    scale: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+
+
+def _no_odd(_i: object, _a: attrs.Attribute[int], value: int) -> None:
+    if value % 2:
+        raise ValueError("odd")
+
+
+@attrs.frozen(kw_only=True)
+class RichParams:
+    """Every kind of field the schema knows."""
+
+    mode: Mode = attrs.field(default=Mode.FAST, metadata=doc("an enum"))
+    kind: Literal["a", "b"] = "a"
+    label: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.matches_re(r"[a-z]+"))
+    )
+    probs: tuple[float, ...] = attrs.field(
+        default=(0.5,),
+        validator=attrs.validators.deep_iterable(
+            attrs.validators.and_(attrs.validators.ge(0), attrs.validators.le(1)), attrs.validators.min_len(1)
+        ),
+    )
+    table: dict[str, int] = attrs.field(factory=dict)
+    inner: Inner = attrs.field(factory=Inner)
+    level: int = attrs.field(default=1, validator=attrs.validators.in_([1, 2, 3]))
+    even: int = attrs.field(default=0, validator=_no_odd)
+    count: int
+
+
+def test_field_kinds(clean_registry: None) -> None:
+    @register_loss("rich_test_loss")
+    class RichLoss(Loss[RichParams]):
+        def forward(self, sample_list: Any, model_output: Any) -> LossValue:
+            raise NotImplementedError
+
+    from typed_losses.schema import python_only_constraints
+
+    schema = losses_schema()
+    props = schema["definitions"]["params.rich_test_loss"]["properties"]
+    interp = {"$ref": "#/definitions/interpolation"}
+    assert props["mode"] == {"anyOf": [{"enum": ["FAST", "fast", "EXACT", 2]}, interp], "description": "an enum", "default": "FAST"}
+    assert props["kind"]["anyOf"][0] == {"enum": ["a", "b"]}
+    assert props["label"]["anyOf"] == [{"type": "string", "pattern": "^(?:[a-z]+)$"}, {"type": "null"}, interp]
+    probs = props["probs"]["anyOf"][0]
+    assert probs["minItems"] == 1
+    assert probs["items"]["anyOf"][0] == {"type": "number", "minimum": 0, "maximum": 1}
+    assert props["table"]["anyOf"][0]["additionalProperties"]["anyOf"][0] == {"type": "integer"}
+    ref = props["inner"]["anyOf"][0]["$ref"]
+    nested = schema["definitions"][ref.split("/")[-1]]
+    assert nested["properties"]["scale"]["anyOf"][0] == {"type": "number", "exclusiveMinimum": 0}
+    assert props["level"]["anyOf"][0] == {"enum": [1, 2, 3]}
+    assert props["even"]["anyOf"][0] == {"type": "integer"}
+    assert schema["definitions"]["params.rich_test_loss"]["required"] == ["count"]
+    assert python_only_constraints()["rich_test_loss.even"] == ["_no_odd"]
+    v = jsonschema.Draft7Validator(schema)
+    ok = {"losses": [{"type": "rich_test_loss", "params": {"count": 1, "mode": 2, "probs": [0, 1]}}]}
+    assert v.is_valid(ok)
+    bad: dict[str, Any]
+    for bad in ({"mode": "SLOW"}, {"probs": []}, {"probs": [1.5]}, {"label": "A"}, {"level": 4}, {"inner": {"s": 1}}):
+        doc_ = {"losses": [{"type": "rich_test_loss", "params": {"count": 1, **bad}}]}
+        assert not v.is_valid(doc_), bad
