@@ -9,13 +9,14 @@ Each artifact is a path relative to the repository root and a function producing
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from typed_losses.introspect import params_info
 from typed_losses.loss import describe_inputs
-from typed_losses.registry import REGISTRY, LossSpec
+from typed_losses.registry import REGISTRY, LossSpec, LossSpec
 from typed_losses.schema import schema_text
 
 __all__ = ["ARTIFACTS", "builders_module", "losses_reference", "main", "stale"]
@@ -25,6 +26,45 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+DIFFERS = "Differs from MMF"
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Paragraphs as single lines; a paragraph ending in ``:`` is joined with the list that follows it."""
+    out: list[str] = []
+    for block in inspect.cleandoc(text).split("\n\n"):
+        paragraph = " ".join(line.strip() for line in block.splitlines())
+        if out and out[-1].endswith(":"):
+            out[-1] += " " + paragraph
+        else:
+            out.append(paragraph)
+    return out
+
+
+def _differences(specs: list[LossSpec]) -> list[str]:
+    """The "Differences from MMF" section: every loss's and family's documented deliberate differences."""
+    lines = [
+        "",
+        "## Differences from MMF",
+        "",
+        "Deliberate differences from MMF's `mmf/modules/losses.py`, each with its reason; every loss",
+        "section below repeats its own. Numbers are otherwise MMF's (float32, 1e-6 relative).",
+        "",
+    ]
+    seen_modules: set[str] = set()
+    for spec in specs:
+        module = sys.modules[spec.loss_class.__module__]
+        if module.__name__ not in seen_modules and module.__doc__:
+            seen_modules.add(module.__name__)
+            for paragraph in _paragraphs(module.__doc__):
+                if paragraph.startswith(DIFFERS):
+                    lines.append(f"- `{module.__name__}`: {paragraph}")
+        for paragraph in _paragraphs(spec.loss_class.__doc__ or ""):
+            if paragraph.startswith(DIFFERS):
+                lines.append(f"- [`{spec.name}`](#{spec.name}): {paragraph}")
+    return lines
 
 
 def losses_reference() -> str:
@@ -43,6 +83,7 @@ def losses_reference() -> str:
     lines.append("|---|---|---|")
     for spec in specs:
         lines.append(f"| [`{spec.name}`](#{spec.name}) | `{spec.params_class.__name__}` | {_cell(spec.summary)} |")
+    lines += _differences(specs)
     for spec in specs:
         cls = spec.loss_class
         lines += ["", f"## {spec.name}", ""]
@@ -143,7 +184,7 @@ def builders_module() -> str:
         lines += [f"    {part}," for part in parts]
         lines.append(")")
     lines += [
-        "from typed_losses.registry import REGISTRY",
+        "from typed_losses.registry import REGISTRY, LossSpec",
         "",
         '__all__ = ["LossName", "build_loss"]',
         "",
