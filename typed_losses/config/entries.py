@@ -17,7 +17,7 @@ from omegaconf.base import Container, Node
 from omegaconf.errors import OmegaConfBaseException
 
 from typed_losses.config.convert import found
-from typed_losses.config.locate import Locator
+from typed_losses.config.locate import Locator, render_path
 from typed_losses.config.params import check_params
 from typed_losses.config.yaml import Key, source_map_of
 from typed_losses.errors import LossConfigError
@@ -48,7 +48,7 @@ def _as_node(cfg: object, loc_label: str) -> tuple[Node | None, Locator]:
     """``cfg`` as an OmegaConf node, with a locator knowing where it sits in its document."""
     if isinstance(cfg, Node):
         source, path = source_map_of(cfg)
-        label = _render(path) if path else loc_label
+        label = render_path("", path) if path else loc_label
         return cfg, Locator(label, path, source)
     loc = Locator(loc_label)
     if isinstance(cfg, str):
@@ -59,13 +59,6 @@ def _as_node(cfg: object, loc_label: str) -> tuple[Node | None, Locator]:
         loc.add((), f"expected a list of loss entries or a mapping of term names to entries: {exc}")
         return None, loc
     return node, loc
-
-
-def _render(path: tuple[Key, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def check_losses(
