@@ -18,7 +18,7 @@ from typed_losses.collection import LossCollection
 from typed_losses.config.convert import unstructure_params
 from typed_losses.config.entries import check_losses, check_params_data
 from typed_losses.config.yaml import load_yaml, load_yaml_text
-from typed_losses.errors import ConfigIssue, LossConfigError, LossInputError, LossShapeError
+from typed_losses.errors import ConfigIssue, LossConfigError, LossInputError, LossShapeError, NonFiniteLossError
 from typed_losses.loss import Batch, Input, Loss, LossValue, doc, model_input, sample_input
 from typed_losses.output import LossOutput
 from typed_losses.registry import REGISTRY, LossSpec, load_plugin, register_loss
@@ -54,6 +54,7 @@ __all__ = [
     "LossShapeError",
     "LossSpec",
     "LossValue",
+    "NonFiniteLossError",
     "Term",
     "build_loss",
     "check_losses",

@@ -1,4 +1,5 @@
-"""``typed-losses``: validate loss configs, list the registered losses, write the JSON Schema, run the demo.
+"""``typed-losses``: validate loss configs, show where their values come from, list the registered losses,
+write the JSON Schema, run the demo. ``docs/cli.md`` is the reference.
 
 Exit codes: 0 success, 1 invalid or unreadable config, 2 usage error. Problems are printed one per
 line as ``FILE:LINE:COL: error: PATH: message (hint)``; never a traceback for a user mistake.
@@ -7,13 +8,15 @@ line as ``FILE:LINE:COL: error: PATH: message (hint)``; never a traceback for a 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
 from typed_losses.cli_support import LOSSES_KEY, find_losses, select
 from typed_losses.config.entries import check_losses
-from typed_losses.config.yaml import load_yaml
+from typed_losses.config.locate import render_path
+from typed_losses.config.yaml import load_yaml, path_of
 from typed_losses.errors import ConfigIssue, LossConfigError
 from typed_losses.introspect import params_info
 from typed_losses.loss import describe_inputs
@@ -104,10 +107,56 @@ def _schema(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _show(args: argparse.Namespace, out: TextIO) -> int:
+    from typed_losses.cli_show import render
+    from typed_losses.provenance import losses_provenance
+
+    file = args.file
+    try:
+        root = load_yaml(file)
+    except LossConfigError as exc:
+        _print_issues(exc.issues, out)
+        return 1
+    if args.key:
+        selected = select(root, args.key)
+        if selected is None:
+            print(f"{file}: error: no key {args.key!r} in the document", file=out)
+            return 1
+        nodes = [selected]
+    else:
+        nodes = find_losses(root)
+        if not nodes:
+            print(f"{file}: error: no `{LOSSES_KEY}` key anywhere in the document", file=out)
+            return 1
+    shown = []
+    issues: list[ConfigIssue] = []
+    for node in nodes:
+        path, _ = path_of(node)
+        try:
+            shown.append((render_path("", path) or LOSSES_KEY, losses_provenance(node)))
+        except LossConfigError as exc:
+            issues.extend(exc.issues)
+    if issues:
+        _print_issues(issues, out)
+        return 1
+    render(file, shown, out, args.format)
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, found {value}")
+    return value
+
+
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from typed_losses.demo import run_demo
 
-    return run_demo(config=args.config, steps=args.steps, seed=args.seed, out=out)
+    return run_demo(config=args.config, steps=args.steps, seed=args.seed, out=out, out_dir=args.out)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -135,6 +184,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(run=_validate)
 
+    show = sub.add_parser(
+        "show", help="the resolved losses of a config: every value and where it came from (file:line, default)"
+    )
+    show.add_argument("file", metavar="FILE")
+    show.add_argument(
+        "--key", metavar="DOTTED.KEY", help="show only this key (default: every key named `losses`)"
+    )
+    show.add_argument(
+        "--format",
+        choices=("auto", "table", "plain", "json"),
+        default="auto",
+        help="auto (default): a table on a terminal, plain text otherwise",
+    )
+    show.set_defaults(run=_show)
+
     listing = sub.add_parser("list", help="every registered loss with its params")
     listing.add_argument("-v", "--verbose", action="store_true", help="also show inputs and output terms")
     listing.set_defaults(run=_list)
@@ -147,11 +211,14 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="validate a config and train a small model with it")
     demo.add_argument("--config", metavar="FILE", help="a config with a `losses` key (default: the demo config)")
-    demo.add_argument("--steps", type=int, default=200)
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--steps", type=_positive, default=300, help="training steps (default: 300)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the data, the model and the batches (default: 0)")
+    demo.add_argument(
+        "--out", metavar="DIR", default="demo-output", help="where to write losses.csv/.json/.png (default: demo-output)"
+    )
     demo.set_defaults(run=_demo)
 
-    for p in (validate, listing, schema, demo):
+    for p in (validate, show, listing, schema, demo):
         p.add_argument("--plugin", dest="sub_plugins", action="append", default=[], help=argparse.SUPPRESS)
     return parser
 
@@ -166,7 +233,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         except ImportError as exc:
             print(f"typed-losses: error: {exc}", file=sys.stderr)
             return 2
-    code: int = args.run(args, stream)
+    try:
+        code: int = args.run(args, stream)
+    except BrokenPipeError:  # `typed-losses show ... | head`: the reader left; no traceback
+        if out is None:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return code
 
 

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 import torch
 from torch import Tensor, nn
 
 from typed_losses.config.convert import unstructure_params
+from typed_losses.config.diff import differences
 from typed_losses.config.entries import DEFAULT_LABEL, CheckedTerm, check_losses
-from typed_losses.errors import ConfigIssue, LossConfigError
+from typed_losses.errors import ConfigIssue, LossConfigError, NonFiniteLossError
 from typed_losses.loss import Batch, Loss
-from typed_losses.output import LossOutput
+from typed_losses.output import LossOutput, contribution
 from typed_losses.registry import REGISTRY, LossSpec, Registry
 from typed_losses.term import Term
 
-__all__ = ["LossCollection", "LossList", "build_term"]
+__all__ = ["STATE_FORMAT", "LossCollection", "LossList", "MissingTargets", "build_term"]
+
+#: What a collection does when a term's targets are absent from ``sample_list``.
+MissingTargets = Literal["error", "skip"]
+_MISSING_TARGETS = ("error", "skip")
+#: Version of the ``{"format": ..., "losses": ...}`` extra state a collection keeps in its ``state_dict``.
+STATE_FORMAT = 1
+EXTRA_STATE = "_extra_state"
 
 
 class LossList(nn.ModuleList):
@@ -79,11 +88,63 @@ class LossCollection(nn.Module):
         LossCollection([CrossEntropyParams(label_smoothing=0.1), Term(MSEParams(), weight=0.5)])
 
     ``output.total`` is ``sum(weight * term.mean())``; with all weights 1 it is MMF's trainer total.
+
+    Options (both off by default, and then ``forward`` does no extra work):
+
+    ``missing_targets="skip"`` - inference without targets. A term whose required ``sample_list`` inputs
+    (its targets: every non-optional input the loss, or any child of a ``multi``, reads from
+    ``sample_list``) are absent or ``None`` is not computed: it is left out of ``output.terms`` and
+    ``output.total`` and listed in ``output.skipped``. With every term skipped, ``total`` is a zero tensor.
+    The default ``"error"`` raises :class:`~typed_losses.LossInputError` naming the term and the key.
+    (MMF instead returns no losses and warns on every batch.) Switch temporarily with
+    ``with collection.skip_missing_targets(): ...`` or set ``collection.missing_targets``. Model outputs
+    are never optional: a missing ``model_output`` key is an error in both modes.
+
+    ``check_finite=True`` - after computing, raise :class:`~typed_losses.NonFiniteLossError` naming every
+    NaN or infinite term (and how many elements are). It costs one host-device synchronisation per call
+    (all terms are checked in a single reduction; the detailed message is built only on failure) and a
+    graph break under ``torch.compile``: use it to debug, or every N steps.
+
+    Checkpoints: ``state_dict()`` carries the config as plain types (``{"format": 1, "losses": [...]}``
+    under ``_extra_state``), so it loads with ``torch.load(weights_only=True)`` and
+    :meth:`from_state_dict` rebuilds the collection from it alone. Loading a state whose config differs
+    from this collection's raises :class:`~typed_losses.LossConfigError` listing the differences.
+
+    Example:
+        >>> import torch
+        >>> from typed_losses import LossCollection
+        >>> losses = LossCollection.from_config([
+        ...     {"type": "mse", "weight": 0.5},
+        ...     {"type": "cos_emb_loss", "name": "cos"},
+        ... ])
+        >>> losses.names, losses.weights
+        (('mse', 'cos'), (0.5, 1.0))
+        >>> scores = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+        >>> targets = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
+        >>> output = losses({"targets": targets}, {"scores": scores})
+        >>> {name: round(float(value), 4) for name, value in output.terms.items()}
+        {'mse': 0.5, 'cos': 0.1464}
+        >>> round(float(output.total), 4)  # 0.5 * 0.5 + 0.1464
+        0.3964
+
+        From Python, without strings:
+
+        >>> from typed_losses import Term
+        >>> from typed_losses.losses import CrossEntropyParams, MSEParams
+        >>> LossCollection([MSEParams(), Term(CrossEntropyParams(label_smoothing=0.1), weight=0.5, name="ce")]).names
+        ('mse', 'ce')
     """
 
     losses: LossList
 
-    def __init__(self, items: Sequence[attrs.AttrsInstance | Term[Any]], *, registry: Registry = REGISTRY) -> None:
+    def __init__(
+        self,
+        items: Sequence[attrs.AttrsInstance | Term[Any]],
+        *,
+        registry: Registry = REGISTRY,
+        check_finite: bool = False,
+        missing_targets: MissingTargets = "error",
+    ) -> None:
         super().__init__()
         if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
             raise TypeError(
@@ -118,9 +179,11 @@ class LossCollection(nn.Module):
                 continue
             names.append(name)
             modules.append(module)
+        issues.extend(_option_issues(check_finite, missing_targets))
         if issues:
             raise LossConfigError(issues)
         self._init_terms(names, [t.weight for t in terms], modules)
+        self._init_options(check_finite, missing_targets)
 
     def _init_terms(self, names: list[str], weights: list[float], modules: list[Loss[Any]]) -> None:
         self.losses = LossList(modules)
@@ -130,26 +193,125 @@ class LossCollection(nn.Module):
         self._plan: tuple[tuple[str, float | None, Loss[Any]], ...] = tuple(
             (n, None if w == 1.0 else w, m) for n, w, m in zip(self.names, self.weights, modules, strict=True)
         )
+        # For missing_targets="skip": the sample_list paths each term requires.
+        self._targets: tuple[tuple[tuple[str, ...], ...], ...] = tuple(_required_targets(m) for m in modules)
+
+    def _init_options(self, check_finite: bool, missing_targets: MissingTargets) -> None:
+        self.check_finite: bool = check_finite
+        self.missing_targets = missing_targets
+
+    @property
+    def missing_targets(self) -> MissingTargets:
+        """``"error"`` (default) or ``"skip"``: what to do when a term's targets are absent."""
+        return "skip" if self._skip_missing else "error"
+
+    @missing_targets.setter
+    def missing_targets(self, value: MissingTargets) -> None:
+        issues = _option_issues(False, value)
+        if issues:
+            raise LossConfigError(issues)
+        self._skip_missing: bool = value == "skip"
+
+    @contextlib.contextmanager
+    def skip_missing_targets(self) -> Iterator[LossCollection]:
+        """Within the block, terms whose targets are absent are skipped (``missing_targets="skip"``)."""
+        saved = self._skip_missing
+        self._skip_missing = True
+        try:
+            yield self
+        finally:
+            self._skip_missing = saved
 
     @classmethod
     def from_config(
-        cls, cfg: object, *, registry: Registry = REGISTRY, label: str = DEFAULT_LABEL
+        cls,
+        cfg: object,
+        *,
+        registry: Registry = REGISTRY,
+        label: str = DEFAULT_LABEL,
+        check_finite: bool = False,
+        missing_targets: MissingTargets = "error",
     ) -> LossCollection:
         """Build from the value of a ``losses`` key (a list, a mapping, plain data or OmegaConf).
 
         Every problem is reported at once as a :class:`LossConfigError`, with file positions when the
-        config was loaded with :func:`~typed_losses.load_yaml`.
+        config was loaded with :func:`~typed_losses.load_yaml`. The options are the constructor's.
         """
+        option_issues = _option_issues(check_finite, missing_targets)
+        if option_issues:
+            raise LossConfigError(option_issues)
         checked = check_losses(cfg, registry=registry, label=label)
-        return cls._from_checked(checked)
+        return cls._from_checked(checked, check_finite, missing_targets)
 
     @classmethod
-    def _from_checked(cls, checked: Sequence[CheckedTerm]) -> LossCollection:
+    def _from_checked(
+        cls, checked: Sequence[CheckedTerm], check_finite: bool, missing_targets: MissingTargets
+    ) -> LossCollection:
         self = cls.__new__(cls)
         nn.Module.__init__(self)
         modules = [t.spec.loss_class(t.params, name=t.name) for t in checked]
         self._init_terms([t.name for t in checked], [t.weight for t in checked], modules)
+        self._init_options(check_finite, missing_targets)
         return self
+
+    @classmethod
+    def from_state_dict(
+        cls,
+        state_dict: Mapping[str, Any],
+        *,
+        prefix: str = "",
+        registry: Registry = REGISTRY,
+        strict: bool = True,
+        check_finite: bool = False,
+        missing_targets: MissingTargets = "error",
+    ) -> LossCollection:
+        """Rebuild a collection from its ``state_dict()`` alone (config and state).
+
+        ``prefix`` selects a collection saved inside a larger module (``"loss_fn."``). Raises
+        :class:`LossConfigError` when the state holds no collection config or the config is invalid.
+        """
+        key = prefix + EXTRA_STATE
+        if key not in state_dict:
+            raise LossConfigError(
+                [
+                    ConfigIssue(
+                        key,
+                        "the state has no loss config: it was not saved from a LossCollection",
+                        hint="check `prefix`" if prefix or any(k.endswith(EXTRA_STATE) for k in state_dict) else None,
+                    )
+                ]
+            )
+        losses = _config_of_state(state_dict[key], key)
+        collection = cls.from_config(
+            losses,
+            registry=registry,
+            label=f"{key}.losses",
+            check_finite=check_finite,
+            missing_targets=missing_targets,
+        )
+        own = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        collection.load_state_dict(own, strict=strict)
+        return collection
+
+    # -- checkpoints --------------------------------------------------------------------------------------
+
+    def get_extra_state(self) -> dict[str, Any]:
+        """The config as plain types, stored in ``state_dict()`` (loads with ``weights_only=True``)."""
+        return {"format": STATE_FORMAT, "losses": self.to_config()}
+
+    def set_extra_state(self, state: Any) -> None:
+        """Check that a loaded state was saved from a collection with this config."""
+        losses = _config_of_state(state, EXTRA_STATE)
+        found = differences(self.to_config(), losses, f"{EXTRA_STATE}.losses")
+        if found:
+            raise LossConfigError(
+                ConfigIssue(
+                    d.path,
+                    f"this collection has {d.first}, the loaded state has {d.second}",
+                    hint="rebuild it with LossCollection.from_state_dict(state_dict)",
+                )
+                for d in found
+            )
 
     # -- introspection ------------------------------------------------------------------------------------
 
@@ -190,28 +352,132 @@ class LossCollection(nn.Module):
     # -- forward ------------------------------------------------------------------------------------------
 
     def forward(self, sample_list: Batch, model_output: Batch) -> LossOutput:
+        plan = self._plan
+        skipped: tuple[str, ...] = ()
+        if self._skip_missing:
+            plan, skipped = self._present(sample_list)
         terms: dict[str, Tensor] = {}
         total: Tensor | None = None
-        for name, weight, loss in self._plan:
-            value = loss(sample_list, model_output)
-            part: Tensor | None = None
-            if isinstance(value, Tensor):
-                terms[name] = value
-                part = value if value.dim() == 0 else value.mean()
-            else:
-                for child, child_value in value.items():
-                    terms[f"{name}/{child}"] = child_value
-                    child_part = child_value if child_value.dim() == 0 else child_value.mean()
-                    part = child_part if part is None else part + child_part
+        for name, weight, loss in plan:
+            part = contribution(loss(sample_list, model_output), name, terms)
             if part is None:
                 continue
             if weight is not None:
                 part = part * weight
             total = part if total is None else total + part
         if total is None:
-            total = torch.zeros(())
-        return LossOutput(terms, total)
+            total = torch.zeros((), device=_device_of(model_output))
+        output = LossOutput(terms, total, skipped)
+        if self.check_finite:
+            _raise_if_not_finite(output)
+        return output
+
+    def _present(
+        self, sample_list: Batch
+    ) -> tuple[tuple[tuple[str, float | None, Loss[Any]], ...], tuple[str, ...]]:
+        """The plan's entries whose targets are all in ``sample_list``, and the names of the others."""
+        kept = []
+        skipped = []
+        for entry, targets in zip(self._plan, self._targets, strict=True):
+            if all(_has(sample_list, path) for path in targets):
+                kept.append(entry)
+            else:
+                skipped.append(entry[0])
+        return tuple(kept), tuple(skipped)
 
     if TYPE_CHECKING:
 
         def __call__(self, sample_list: Batch, model_output: Batch) -> LossOutput: ...
+
+
+# -- helpers ------------------------------------------------------------------------------------------------
+
+
+def _option_issues(check_finite: object, missing_targets: object) -> list[ConfigIssue]:
+    issues = []
+    if not isinstance(check_finite, bool):
+        issues.append(ConfigIssue("check_finite", f"expected True or False, found {check_finite!r}"))
+    if missing_targets not in _MISSING_TARGETS:
+        issues.append(
+            ConfigIssue("missing_targets", f"expected 'error' or 'skip', found {missing_targets!r}")
+        )
+    return issues
+
+
+def _required_targets(module: Loss[Any]) -> tuple[tuple[str, ...], ...]:
+    """The ``sample_list`` paths ``module`` (and every loss inside it) requires, without duplicates."""
+    paths: dict[tuple[str, ...], None] = {}
+    for sub in module.modules():
+        if isinstance(sub, Loss):
+            for spec in type(sub).inputs:
+                if spec.source == "sample_list" and not spec.optional:
+                    paths[tuple(spec.key.split("."))] = None
+    return tuple(paths)
+
+
+def _has(batch: Batch, path: tuple[str, ...]) -> bool:
+    value: Any = batch
+    for part in path:
+        if not isinstance(value, Mapping) or part not in value:
+            return False
+        value = value[part]
+    return value is not None
+
+
+def _device_of(batch: Batch) -> torch.device | None:
+    for value in batch.values():
+        if isinstance(value, Tensor):
+            return value.device
+    return None
+
+
+def _raise_if_not_finite(output: LossOutput) -> None:
+    values = [*output.terms.values(), output.total]
+    # One reduction, one host sync; the details are computed only on failure.
+    if bool(torch.stack([torch.isfinite(v.detach()).all() for v in values]).all()):
+        return
+    names: list[str] = []
+    details: list[str] = []
+    for name, value in output.terms.items():
+        problem = _non_finite(value.detach())
+        if problem:
+            names.append(name)
+            details.append(f"{name!r} {problem}")
+    if not names:
+        names.append("total")
+        details.append(f"the total {_non_finite(output.total.detach())} (every term is finite: overflow?)")
+    raise NonFiniteLossError(names, details)
+
+
+def _non_finite(value: Tensor) -> str:
+    """``"is nan"``, ``"has 2 of 6 elements nan, 1 inf"``, or ``""`` when finite."""
+    nan = int(torch.isnan(value).sum())
+    inf = int(torch.isinf(value).sum())
+    if not nan and not inf:
+        return ""
+    if value.numel() == 1:
+        return "is nan" if nan else f"is {float(value.reshape(())):g}"
+    parts = [f"{count} {kind}" for count, kind in ((nan, "nan"), (inf, "inf")) if count]
+    return f"has {', '.join(parts)} of {value.numel()} elements"
+
+
+def _config_of_state(state: Any, where: str) -> list[Any]:
+    """The ``losses`` list of a collection's extra state, checked for shape and format."""
+    if not isinstance(state, Mapping) or "losses" not in state or "format" not in state:
+        raise LossConfigError(
+            [ConfigIssue(where, f"expected {{'format': {STATE_FORMAT}, 'losses': [...]}}, found {type(state).__name__}")]
+        )
+    if state["format"] != STATE_FORMAT:
+        raise LossConfigError(
+            [
+                ConfigIssue(
+                    f"{where}.format",
+                    f"unsupported state format {state['format']!r}; this version reads format {STATE_FORMAT}",
+                    hint="upgrade typed_losses",
+                )
+            ]
+        )
+    losses = state["losses"]
+    if not isinstance(losses, list):
+        raise LossConfigError([ConfigIssue(f"{where}.losses", f"expected a list, found {type(losses).__name__}")])
+    return losses

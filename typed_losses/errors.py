@@ -2,7 +2,8 @@
 
 Config problems are collected as :class:`ConfigIssue` values and raised once, all together, as a
 :class:`LossConfigError`. Runtime problems (a key missing from the batch, a shape mismatch) raise a
-:class:`LossInputError` that names the loss term, the key and what was available.
+:class:`LossInputError` that names the loss term, the key and what was available; a NaN or infinite loss,
+when a collection checks for them, raises :class:`NonFiniteLossError` naming every such term.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-__all__ = ["ConfigIssue", "LossConfigError", "LossInputError", "LossShapeError"]
+__all__ = ["ConfigIssue", "LossConfigError", "LossInputError", "LossShapeError", "NonFiniteLossError"]
 
 
 @attrs.frozen
@@ -112,3 +113,20 @@ def _rebuild_input_error(
     cls: type[LossInputError], message: str, term: str, key: str, source: str, available: tuple[str, ...]
 ) -> LossInputError:
     return cls(message, term=term, key=key, source=source, available=available)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term (or the total) is NaN or infinite; raised by ``LossCollection(..., check_finite=True)``.
+
+    Attributes:
+        terms: the names of the non-finite terms, in config order (``"total"`` when only the total is).
+        details: one description per name, e.g. ``"'ce' is nan"`` or ``"'mse' has 2 of 6 elements nan"``.
+    """
+
+    def __init__(self, terms: Sequence[str], details: Sequence[str]) -> None:
+        self.terms = tuple(terms)
+        self.details = tuple(details)
+        super().__init__("non-finite loss: " + "; ".join(self.details))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.terms, self.details))

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from typed_losses.introspect import params_info
 from typed_losses.loss import describe_inputs
-from typed_losses.registry import REGISTRY, LossSpec, LossSpec
+from typed_losses.registry import REGISTRY, LossSpec, Registry
 from typed_losses.schema import schema_text
 
-__all__ = ["ARTIFACTS", "builders_module", "losses_reference", "main", "stale"]
+__all__ = ["ARTIFACTS", "builders_module", "catalog_registry", "catalog_schema_text", "demo_config", "losses_reference", "main", "stale"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,6 +67,32 @@ def _differences(specs: list[LossSpec]) -> list[str]:
     return lines
 
 
+def _catalog_specs() -> list[LossSpec]:
+    """The registered losses this package ships (plugins installed beside it are left out)."""
+    return [
+        spec
+        for spec in REGISTRY
+        if spec.loss_class.__module__.startswith("typed_losses.")
+        and spec.params_class.__module__.startswith("typed_losses.")
+        and "<" not in spec.loss_class.__qualname__
+        and "<" not in spec.params_class.__qualname__
+    ]
+
+
+def catalog_registry() -> Registry:
+    """A registry of the catalog alone: the artifacts describe what this package ships, whatever else
+    (plugins, a test's losses) is registered in the process."""
+    registry = Registry(entry_point_group=None)
+    for spec in _catalog_specs():
+        registry.register(spec.name, spec.loss_class, params=spec.params_class)
+    return registry
+
+
+def catalog_schema_text() -> str:
+    """``schemas/losses.schema.json``: the JSON Schema of the catalog."""
+    return schema_text(catalog_registry())
+
+
 def losses_reference() -> str:
     """``docs/losses.md``: every registered loss with its params, inputs and output terms."""
     lines = [
@@ -78,7 +104,7 @@ def losses_reference() -> str:
         "(type, default, constraint, description), the inputs it reads and the terms it returns.",
         "",
     ]
-    specs = list(REGISTRY)
+    specs = _catalog_specs()
     lines.append("| loss | params class | summary |")
     lines.append("|---|---|---|")
     for spec in specs:
@@ -117,16 +143,6 @@ def losses_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _catalog_specs() -> list[LossSpec]:
-    """The registered losses this package ships (plugins installed beside it are left out)."""
-    return [
-        spec
-        for spec in REGISTRY
-        if spec.loss_class.__module__.startswith("typed_losses.")
-        and spec.params_class.__module__.startswith("typed_losses.")
-        and "<" not in spec.loss_class.__qualname__
-        and "<" not in spec.params_class.__qualname__
-    ]
 
 
 def builders_module() -> str:
@@ -239,11 +255,24 @@ def builders_module() -> str:
     return "\n".join(lines) + "\n"
 
 
+def demo_config() -> str:
+    """``typed_losses/demo/demo.yaml``: ``examples/demo.yaml``, packaged so that the wheel runs the demo.
+
+    The schema modeline (a path relative to ``examples/``) becomes a "generated" note on the same line, so
+    the two files keep the same line numbers.
+    """
+    lines = (ROOT / "examples" / "demo.yaml").read_text(encoding="utf-8").splitlines(keepends=True)
+    if lines and lines[0].startswith("# yaml-language-server:"):
+        lines[0] = "# Generated from examples/demo.yaml by `python -m typed_losses.generate`: edit that file.\n"
+    return "".join(lines)
+
+
 #: Generated artifacts: repository-relative path -> producer of its text.
 ARTIFACTS: dict[str, Callable[[], str]] = {
+    "typed_losses/demo/demo.yaml": demo_config,
     "docs/losses.md": losses_reference,
     "typed_losses/builders.py": builders_module,
-    "schemas/losses.schema.json": schema_text,
+    "schemas/losses.schema.json": catalog_schema_text,
 }
 
 

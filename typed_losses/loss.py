@@ -24,7 +24,8 @@ calls a pure function for the math::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, NoReturn, Protocol, TypeVar
 
 import attrs
 import torch
@@ -133,6 +134,64 @@ def _keys_of(mapping: object) -> list[str]:
     return []
 
 
+# -- errors raised while torch.compile traces a loss -------------------------------------------------------
+#
+# Dynamo cannot build a user exception inside a traced frame (``LossInputError.__init__`` calls
+# ``super().__init__``), and with ``fullgraph=True`` any exception leaving the traced frame becomes
+# ``torch._dynamo.exc.Unsupported``. So while compiling, the error is built and raised by real Python code
+# that Dynamo runs at trace time (``_raise_while_compiling`` is marked as a constant-result function, which is
+# what ``torch.compiler.assume_constant_result`` does, without importing Dynamo at import time). Its class
+# subclasses the user-facing error *and* Dynamo's ``TorchRuntimeError``, which Dynamo re-raises unchanged:
+# the caller of the compiled module gets a ``LossInputError`` / ``LossShapeError`` with the eager message and
+# attributes. Nothing of this runs outside compilation, and the successful graph is unaffected.
+
+
+@cache
+def _compiling_error_class(kind: str) -> type[LossInputError]:
+    from traceback import StackSummary
+
+    from torch._dynamo.exc import TorchRuntimeError  # imported only once Dynamo is tracing
+
+    base: type[LossInputError] = LossShapeError if kind == "shape" else LossInputError
+
+    class _RaisedWhileCompiling(base, TorchRuntimeError):  # type: ignore[valid-type,misc]
+        def __init__(
+            self, message: str, *, term: str, key: str, source: str, available: Sequence[str] = ()
+        ) -> None:
+            base.__init__(self, message, term=term, key=key, source=source, available=available)
+            self.msg = self._text = message
+            self.real_stack = StackSummary()  # no "from user code" trace appended by Dynamo
+
+        def __str__(self) -> str:
+            return self._text  # Dynamo appends debugging hints to ``args``; keep the eager message
+
+        def __reduce__(self) -> tuple[object, ...]:  # pickles as the plain user-facing class
+            return (_rebuild_error, (base, self._text, self.term, self.key, self.source, self.available))
+
+    _RaisedWhileCompiling.__name__ = _RaisedWhileCompiling.__qualname__ = base.__name__
+    _RaisedWhileCompiling.__module__ = base.__module__
+    return _RaisedWhileCompiling
+
+
+def _rebuild_error(
+    cls: type[LossInputError], message: str, term: str, key: str, source: str, available: tuple[str, ...]
+) -> LossInputError:
+    return cls(message, term=term, key=key, source=source, available=available)
+
+
+def _raise_while_compiling(
+    kind: str, message: str, term: str, key: str, source: str, available: tuple[str, ...]
+) -> NoReturn:
+    cls = _compiling_error_class(kind)
+    if kind == "missing":
+        raise cls.missing(term=term, key=key, source=source, available=available)
+    raise cls(message, term=term, key=key, source=source, available=available)
+
+
+# What ``torch.compiler.assume_constant_result`` sets: Dynamo calls the function for real while tracing.
+_raise_while_compiling._dynamo_marked_constant = True  # type: ignore[attr-defined]
+
+
 class Loss(nn.Module, Generic[P]):
     """Base class of every loss: an ``nn.Module`` parametrised by a frozen attrs params class ``P``.
 
@@ -206,15 +265,18 @@ class Loss(nn.Module, Generic[P]):
 
     def _lookup(self, spec: Input, sample_list: Batch, model_output: Batch) -> Any:
         mapping: Any = sample_list if spec.source == "sample_list" else model_output
-        where: str = spec.source
-        for part in spec._path:
+        for depth, part in enumerate(spec._path):
             try:
                 mapping = mapping[part]
             except (KeyError, TypeError, AttributeError):
+                # the mapping that lacks ``part``, e.g. ``sample_list['info']`` (built only on this path)
+                where = spec.source + "".join(f"[{p!r}]" for p in spec._path[:depth])
+                available = _keys_of(mapping)
+                if torch.compiler.is_compiling():
+                    _raise_while_compiling("missing", "", self.term_name, part, where, tuple(available))
                 raise LossInputError.missing(
-                    term=self.term_name, key=part, source=where, available=_keys_of(mapping)
+                    term=self.term_name, key=part, source=where, available=available
                 ) from None
-            where = f"{where}[{part!r}]"
         return mapping
 
     def _check_tensor(self, spec: Input, value: object) -> None:
@@ -234,10 +296,16 @@ class Loss(nn.Module, Generic[P]):
             raise self.input_error(spec, f"expected {spec.describe()}, found dtype {value.dtype}")
 
     def input_error(self, spec: Input, problem: str) -> LossShapeError:
-        """A :class:`LossShapeError` about ``spec``, prefixed with this loss's term name."""
-        return LossShapeError(
-            f"loss {self.term_name!r}: {problem}", term=self.term_name, key=spec.key, source=spec.source
-        )
+        """A :class:`LossShapeError` about ``spec``, prefixed with this loss's term name (``raise`` it).
+
+        Under ``torch.compile`` it raises the error itself (see ``_raise_while_compiling``).
+        """
+        return self._shape_error(f"loss {self.term_name!r}: {problem}", spec.key, spec.source)
+
+    def _shape_error(self, message: str, key: str, source: str) -> LossShapeError:
+        if torch.compiler.is_compiling():
+            _raise_while_compiling("shape", message, self.term_name, key, source, ())
+        return LossShapeError(message, term=self.term_name, key=key, source=source)
 
     def check_same_shape(self, first: Input, a: Tensor, second: Input, b: Tensor) -> None:
         """Raise :class:`LossShapeError` naming both inputs when ``a`` and ``b`` differ in shape."""
@@ -252,13 +320,12 @@ class Loss(nn.Module, Generic[P]):
     def shape_mismatch(
         self, first: Input, a: Tensor, second: Input, b: Tensor, problem: str
     ) -> LossShapeError:
-        """A :class:`LossShapeError` naming two inputs and their shapes."""
-        return LossShapeError(
+        """A :class:`LossShapeError` naming two inputs and their shapes (``raise`` it)."""
+        return self._shape_error(
             f"loss {self.term_name!r}: {first.source}[{first.key!r}] {tuple(a.shape)} and "
             f"{second.source}[{second.key!r}] {tuple(b.shape)} {problem}",
-            term=self.term_name,
-            key=second.key,
-            source=second.source,
+            second.key,
+            second.source,
         )
 
 

@@ -12,7 +12,27 @@ from collections.abc import Iterable, Mapping
 from torch import Tensor
 from torch.utils import _pytree as pytree
 
-__all__ = ["LossOutput"]
+from typed_losses.loss import LossValue
+
+__all__ = ["LossOutput", "contribution"]
+
+
+def contribution(value: LossValue, name: str = "", terms: dict[str, Tensor] | None = None) -> Tensor | None:
+    """What a loss value adds to a total: its mean, or the sum of its terms' means (``None``: no terms).
+
+    With ``terms``, also records the value there: as ``name``, or one ``"{name}/{child}"`` entry per child.
+    """
+    if isinstance(value, Tensor):
+        if terms is not None:
+            terms[name] = value
+        return value if value.dim() == 0 else value.mean()
+    total: Tensor | None = None
+    for child, child_value in value.items():
+        if terms is not None:
+            terms[f"{name}/{child}"] = child_value
+        part = child_value if child_value.dim() == 0 else child_value.mean()
+        total = part if total is None else total + part
+    return total
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,10 +44,25 @@ class LossOutput:
             ``"{term}/{child}"`` entry per child (e.g. ``bce_kl/kl`` and ``bce_kl/bce``). Values are the
             tensors the losses returned (usually 0-dim).
         total: a 0-dim tensor, ``sum(weight * term.mean())`` over all terms: the value to optimise.
+            Zero (without gradient) when no term was computed.
+        skipped: the terms not computed because their targets were absent from ``sample_list``, in config
+            order; only a collection in ``missing_targets="skip"`` mode skips terms (see
+            :class:`~typed_losses.LossCollection`). Skipped terms are absent from ``terms`` and ``total``.
+
+    Example:
+        >>> import torch
+        >>> output = LossOutput({"ce": torch.tensor(0.5), "bce_kl/kl": torch.tensor(0.25)}, torch.tensor(0.75))
+        >>> list(output.terms)
+        ['ce', 'bce_kl/kl']
+        >>> float(output["ce"])
+        0.5
+        >>> output.detached()
+        {'ce': 0.5, 'bce_kl/kl': 0.25, 'total': 0.75}
     """
 
     terms: Mapping[str, Tensor]
     total: Tensor
+    skipped: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> Tensor:
         return self.terms[name]
@@ -39,23 +74,25 @@ class LossOutput:
         return values
 
 
-def _flatten(output: LossOutput) -> tuple[list[Tensor], tuple[str, ...]]:
-    names = tuple(output.terms)
-    return [*output.terms.values(), output.total], names
+_Context = tuple[tuple[str, ...], tuple[str, ...]]
 
 
-def _unflatten(values: Iterable[Tensor], names: tuple[str, ...]) -> LossOutput:
+def _flatten(output: LossOutput) -> tuple[list[Tensor], _Context]:
+    return [*output.terms.values(), output.total], (tuple(output.terms), output.skipped)
+
+
+def _unflatten(values: Iterable[Tensor], context: _Context) -> LossOutput:
+    names, skipped = context
     *terms, total = values
-    return LossOutput(dict(zip(names, terms, strict=True)), total)
+    return LossOutput(dict(zip(names, terms, strict=True)), total, skipped)
 
 
-def _flatten_with_keys(output: LossOutput) -> tuple[list[tuple[pytree.KeyEntry, Tensor]], tuple[str, ...]]:
-    names = tuple(output.terms)
+def _flatten_with_keys(output: LossOutput) -> tuple[list[tuple[pytree.KeyEntry, Tensor]], _Context]:
     keyed: list[tuple[pytree.KeyEntry, Tensor]] = [
         (pytree.MappingKey(name), value) for name, value in output.terms.items()
     ]
     keyed.append((pytree.GetAttrKey("total"), output.total))
-    return keyed, names
+    return keyed, (tuple(output.terms), output.skipped)
 
 
 pytree.register_pytree_node(

@@ -178,6 +178,23 @@ def register_loss(name: str, *, params: type[Any] | None = None) -> Callable[[L]
     """Class decorator registering a :class:`~typed_losses.Loss` subclass under ``name``.
 
     The params class is the generic argument (``class MyLoss(Loss[MyParams])``); ``params=`` overrides it.
+
+    Example:
+        >>> import attrs, torch
+        >>> from typed_losses import Loss, LossCollection, model_input
+        >>> @attrs.frozen
+        ... class ScaleParams:
+        ...     factor: float = 2.0
+        >>> SCORES = model_input("scores")
+        >>> @register_loss("scaled_mean")
+        ... class ScaledMean(Loss[ScaleParams]):
+        ...     inputs = (SCORES,)
+        ...     def forward(self, sample_list, model_output):
+        ...         return self.read(SCORES, sample_list, model_output).mean() * self.params.factor
+        >>> losses = LossCollection.from_config([{"type": "scaled_mean", "params": {"factor": 3}}])
+        >>> float(losses({}, {"scores": torch.tensor([1.0, 2.0])}).total)
+        4.5
+        >>> REGISTRY.unregister("scaled_mean")  # only for this example
     """
 
     def decorate(cls: L) -> L:

@@ -22,6 +22,16 @@ class Term(Generic[P]):
 
     ``LossCollection([Term(CrossEntropyParams(), weight=0.5, name="ce")])``. ``loss`` picks the loss class
     when one params class is registered for several losses; ``name`` defaults to the registry name.
+
+    Example:
+        >>> from typed_losses.losses import CrossEntropyParams
+        >>> term = Term(CrossEntropyParams(label_smoothing=0.1), weight=0.5, name="ce")
+        >>> term.weight, term.name
+        (0.5, 'ce')
+        >>> Term(CrossEntropyParams(), weight=-1)
+        Traceback (most recent call last):
+        ...
+        ValueError: weight must be >= 0, got -1.0
     """
 
     params: P

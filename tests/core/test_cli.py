@@ -101,13 +101,15 @@ def test_usage_error_exit_code_is_2() -> None:
     assert info.value.code == 2
 
 
-def test_console_script_demo_runs() -> None:
+def test_console_script_demo_runs(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "typed_losses.cli", "demo", "--steps", "20"],
+        [sys.executable, "-m", "typed_losses.cli", "demo", "--steps", "20", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         check=True,
     )
     lines = result.stdout.splitlines()
     assert lines[0].endswith("ok: 2 loss terms: bce_kl, answer_ce")
-    assert lines[-1].startswith("trained 20 steps")
+    assert lines[7].startswith("trained 20 steps")
+    assert lines[-1].startswith(f"wrote {tmp_path / 'losses.csv'}, ")
+    assert "\x1b" not in result.stdout  # captured output is not a terminal: plain lines, no progress bar

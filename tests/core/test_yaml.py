@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from typed_losses import LossConfigError, load_yaml, load_yaml_text
-from typed_losses.config.yaml import MAX_DEPTH, source_map_of
+from typed_losses.config.yaml import MAX_DEPTH, MAX_NODES, source_map_of
 
 
 def only_issue(text: str) -> tuple[str, int | None, int | None, str]:
@@ -58,7 +58,7 @@ def test_billion_laughs_is_refused_quickly() -> None:
         lines.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
     start = time.perf_counter()
     message, *_ = only_issue("\n".join(lines) + "\n")
-    assert "more than 1000000 nodes" in message
+    assert f"more than {MAX_NODES} nodes" in message
     assert time.perf_counter() - start < 20
 
 

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from helpers.markdown import ROOT, code_blocks, compile_block
 
 from typed_losses import LossCollection, LossConfigError, load_yaml
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = ROOT / "README.md"
 
 
 def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    return [block.code for block in code_blocks(README, language)]
 
 
 @pytest.fixture
 def focal_registered(clean_registry: None) -> Iterator[dict[str, object]]:
     namespace: dict[str, object] = {}
-    exec(compile(blocks("python")[0], str(README), "exec"), namespace)
+    exec(compile_block(code_blocks(README, "python")[0], README), namespace)
     yield namespace
 
 

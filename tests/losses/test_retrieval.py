@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import datetime
 import math
-import multiprocessing
 import os
-import socket
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from helpers.checks import assert_compiles_like_eager, assert_each_key_required
+from helpers.processes import run_ranks
 from helpers.sync import assert_no_sync, no_host_sync
 from typed_losses import Loss, LossCollection, LossConfigError, LossInputError, LossShapeError
 from typed_losses.functional.retrieval import contrastive_loss
@@ -600,13 +598,6 @@ def test_backward_compiles_and_does_not_sync(
 WORLD = 2
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _global_batch() -> tuple[Tensor, Tensor, Tensor]:
     g = torch.Generator().manual_seed(7)
     return torch.randn(WORLD * 3, 5, generator=g), torch.randn(WORLD * 3, 5, generator=g), torch.tensor(0.3)
@@ -636,20 +627,7 @@ def _gloo_worker(rank: int, port: int, out_dir: str) -> None:
 
 
 def test_contrastive_gathers_with_gradient_across_two_processes(tmp_path: Path) -> None:
-    spawn = multiprocessing.get_context("spawn")
-    port = _free_port()
-    workers = [spawn.Process(target=_gloo_worker, args=(rank, port, str(tmp_path))) for rank in range(WORLD)]
-    for worker in workers:
-        worker.start()
-    deadline = time.monotonic() + 60
-    for worker in workers:
-        worker.join(timeout=max(deadline - time.monotonic(), 0.0))
-    stuck = [w for w in workers if w.is_alive()]
-    for worker in stuck:
-        worker.kill()
-        worker.join()
-    assert not stuck, "the gloo workers did not finish in time"
-    assert [w.exitcode for w in workers] == [0] * WORLD
+    run_ranks(_gloo_worker, WORLD, str(tmp_path), timeout=60)
     results = [torch.load(tmp_path / f"{rank}.pt") for rank in range(WORLD)]
 
     e1_all, e2_all, temperature = _global_batch()

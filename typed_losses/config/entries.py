@@ -58,13 +58,29 @@ def _as_node(cfg: object, loc_label: str) -> tuple[Node | None, Locator]:
     except Exception as exc:
         loc.add((), f"expected a list of loss entries or a mapping of term names to entries: {exc}")
         return None, loc
+    if node is None:  # OmegaConf.create(None) is None
+        loc.add((), f"expected a list of loss entries or a mapping of term names to entries, found {found(cfg)}")
     return node, loc
 
 
 def check_losses(
     cfg: object, *, registry: Registry = REGISTRY, label: str = DEFAULT_LABEL
 ) -> list[CheckedTerm]:
-    """Check a ``losses`` value (plain data or OmegaConf); the checked terms, or :class:`LossConfigError`."""
+    """Check a ``losses`` value (plain data or OmegaConf); the checked terms, or :class:`LossConfigError`.
+
+    Every problem is collected before raising: the error lists them all, one per line.
+
+    Example:
+        >>> terms = check_losses(["logit_bce", {"type": "cross_entropy", "weight": 0.5, "name": "ce"}])
+        >>> [(t.name, t.weight, t.spec.name) for t in terms]
+        [('logit_bce', 1.0, 'logit_bce'), ('ce', 0.5, 'cross_entropy')]
+        >>> try:
+        ...     check_losses([{"type": "cross_entropy", "params": {"label_smothing": 0.1}}, "logit_bcee"])
+        ... except LossConfigError as error:
+        ...     print(error)
+        losses[0].params.label_smothing: unknown param 'label_smothing' for CrossEntropyParams (did you mean 'label_smoothing'?)
+        losses[1]: unknown loss 'logit_bcee' (did you mean 'logit_bce'?)
+    """
     node, loc = _as_node(cfg, label)
     terms: list[CheckedTerm] = []
     if node is not None:
@@ -75,7 +91,13 @@ def check_losses(
 
 
 def check_params_data(cls: type[attrs.AttrsInstance], data: Mapping[str, Any]) -> attrs.AttrsInstance:
-    """Structure plain ``data`` into ``cls`` through the full checking pipeline (raises LossConfigError)."""
+    """Structure plain ``data`` into ``cls`` through the full checking pipeline (raises LossConfigError).
+
+    Example:
+        >>> from typed_losses.losses import CrossEntropyParams
+        >>> check_params_data(CrossEntropyParams, {"label_smoothing": "0.1"}).label_smoothing
+        0.1
+    """
     loc = Locator("params")
     try:
         node = OmegaConf.create(dict(data))

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import attrs
 
-from typed_losses.config.yaml import Key, SourceMap
+from typed_losses.config.paths import Key, render_path
+from typed_losses.config.yaml import SourceMap
 from typed_losses.errors import ConfigIssue
 
 __all__ = ["Locator", "render_path"]
-
-
-def render_path(label: str, rel: tuple[Key, ...]) -> str:
-    """``label`` followed by ``rel`` in dotted form: ``losses[1].params.margin``."""
-    out = label
-    for part in rel:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 @attrs.define

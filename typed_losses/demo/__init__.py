@@ -1,75 +1,101 @@
-"""``typed-losses demo``: validate a losses config, then train a small model on synthetic data with it."""
+"""``typed-losses demo``: validate a losses config, then train a small model on synthetic data with it.
+
+The default config is ``examples/demo.yaml``, packaged as ``typed_losses/demo/demo.yaml`` (a generated
+copy) so that an installed wheel runs the demo too. Results go to ``--out``: ``losses.csv``,
+``losses.json`` and, when matplotlib is installed, ``losses.png``.
+"""
 
 from __future__ import annotations
 
 import time
 from importlib import resources
+from pathlib import Path
 from typing import TextIO
-
-import torch
-from torch import nn
 
 from typed_losses.cli_support import losses_node
 from typed_losses.collection import LossCollection
 from typed_losses.config.yaml import load_yaml
+from typed_losses.demo.outputs import PLOT_MISSING, write_csv, write_json, write_png
+from typed_losses.demo.progress import ProgressMode, ProgressReporter
+from typed_losses.demo.task import describe_provided, missing_inputs, synthetic_task
+from typed_losses.demo.train import History, train
 from typed_losses.errors import LossConfigError, LossInputError
 
-__all__ = ["DEFAULT_CONFIG", "run_demo", "synthetic_task"]
+__all__ = ["DEFAULT_CONFIG", "DEFAULT_OUT", "History", "run_demo", "synthetic_task", "train"]
 
 DEFAULT_CONFIG = "demo.yaml"
+DEFAULT_OUT = "demo-output"
 
 
-def synthetic_task(
-    n: int = 2048, features: int = 32, classes: int = 10, *, seed: int = 0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features and soft answer scores (rows sum to 1) from a hidden linear teacher."""
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, features, generator=generator)
-    teacher = torch.randn(features, classes, generator=generator)
-    targets = torch.softmax(2.0 * x @ teacher / features**0.5, dim=1)
-    return x, targets
+def _load(config: str | None) -> tuple[str, LossCollection]:
+    if config is None:
+        with resources.as_file(resources.files(__package__) / DEFAULT_CONFIG) as path:
+            return str(path), LossCollection.from_config(losses_node(load_yaml(path), str(path)))
+    return config, LossCollection.from_config(losses_node(load_yaml(config), config))
 
 
-def run_demo(*, config: str | None, steps: int, seed: int, out: TextIO) -> int:
-    """Validate ``config`` (or the bundled demo config), train, print per-term losses; 0 on success."""
+def _summary(history: History, elapsed: float, out: TextIO) -> None:
+    width = max(len(c) for c in history.columns)
+    print(f"trained {len(history.rows)} steps in {elapsed:.1f}s", file=out)
+    print(f"  {'term':<{width}}  {'first':>9}  {'last':>9}", file=out)
+    for i, column in enumerate(history.columns):
+        print(f"  {column:<{width}}  {history.rows[0][i]:>9.4f}  {history.rows[-1][i]:>9.4f}", file=out)
+
+
+def run_demo(
+    *,
+    config: str | None,
+    steps: int,
+    seed: int,
+    out: TextIO,
+    out_dir: str | Path = DEFAULT_OUT,
+    progress: ProgressMode = "auto",
+) -> int:
+    """Validate ``config`` (or the bundled demo config), train, write the result files; 0 on success.
+
+    1 for an invalid config, a config whose losses need inputs the demo does not provide, or an output
+    folder that cannot be written.
+    """
     try:
-        if config is None:
-            with resources.as_file(resources.files(__package__) / DEFAULT_CONFIG) as path:
-                root = load_yaml(path)
-            config = str(resources.files(__package__) / DEFAULT_CONFIG)
-        else:
-            root = load_yaml(config)
-        collection = LossCollection.from_config(losses_node(root, config))
+        name, collection = _load(config)
     except LossConfigError as exc:
         for issue in exc.issues:
             print(issue.format(severity="error"), file=out)
         return 1
-    print(f"{config}: ok: {len(collection)} loss terms: {', '.join(collection.names)}", file=out)
+    print(f"{name}: ok: {len(collection)} loss terms: {', '.join(collection.names)}", file=out)
+    missing = missing_inputs(collection)
+    if missing:
+        for message in missing:
+            print(f"error: {message}", file=out)
+        print(f"note: {describe_provided()}", file=out)
+        return 1
+    target = Path(out_dir)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: cannot create {target}: {exc.strerror or exc}", file=out)
+        return 1
 
-    torch.manual_seed(seed)
-    x, targets = synthetic_task(seed=seed)
-    model = nn.Linear(x.size(1), targets.size(1))
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
-    batch = 64
     start = time.perf_counter()
-    first = last = None
-    for step in range(1, steps + 1):
-        index = torch.randint(0, x.size(0), (batch,))
-        sample_list = {"targets": targets[index]}
-        try:
-            output = collection(sample_list, {"scores": model(x[index])})
-        except LossInputError as exc:
-            print(f"error: {exc}", file=out)
-            return 1
-        optimizer.zero_grad(set_to_none=True)
-        output.total.backward()
-        optimizer.step()
-        if step == 1 or step % max(1, steps // 5) == 0 or step == steps:
-            values = output.detached()
-            first = first if first is not None else values["total"]
-            last = values["total"]
-            terms = "  ".join(f"{k}={v:.4f}" for k, v in values.items())
-            print(f"step {step:4d}  {terms}", file=out)
+    try:
+        with ProgressReporter(out, progress) as reporter:
+            history = train(collection, steps=steps, seed=seed, on_step=reporter)
+    except LossInputError as exc:
+        print(f"error: {exc}", file=out)
+        print(f"note: {describe_provided()}", file=out)
+        return 1
     elapsed = time.perf_counter() - start
-    print(f"trained {steps} steps in {elapsed:.1f}s: total loss {first:.4f} -> {last:.4f}", file=out)
+    _summary(history, elapsed, out)
+
+    try:
+        written = [write_csv(history, target / "losses.csv"), write_json(history, target / "losses.json", config=name, seed=seed)]
+        png = write_png(history, target / "losses.png", title=f"typed-losses demo: {Path(name).name}, seed {seed}")
+    except OSError as exc:
+        print(f"error: cannot write the results: {exc.strerror or exc}", file=out)
+        return 1
+    if png is None:
+        print(PLOT_MISSING, file=out)
+    else:
+        written.append(png)
+    print("wrote " + ", ".join(str(p) for p in written), file=out)
     return 0

@@ -118,6 +118,11 @@ def gather_with_grad(tensor: Tensor) -> Tensor:
     The backward all-reduces (sums) the gradient of the gathered tensor, so each rank's input receives the
     gradient of the sum of all ranks' losses, as MMF's ``gather_tensor_along_batch_with_backward``.
     Without an initialised process group (or with one process) this is the identity.
+
+    >>> import torch
+    >>> x = torch.tensor([[1.0, 2.0]])
+    >>> gather_with_grad(x) is x  # a single process
+    True
     """
     if not _distributed():
         return tensor
@@ -141,6 +146,15 @@ def symmetric_cross_entropy(
 
     ``all_k`` are the embeddings of every rank (:math:`\bar E_k`); row ``i`` of the local batch matches
     row ``first_label + i`` of them.
+
+    >>> import torch
+    >>> e1 = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+    >>> e2 = torch.tensor([[0.8, 0.6], [1.0, 0.0], [0.0, 1.0]])
+    >>> round(float(symmetric_cross_entropy(e1, e2, e1, e2, torch.tensor(0.5))), 6)
+    0.988533
+    >>> # rows 1 and 2 of the global batch, as rank 1 of a two-rank batch [e[:1], e[1:]] would see them
+    >>> round(float(symmetric_cross_entropy(e1[1:], e2[1:], e1, e2, torch.tensor(0.5), first_label=1)), 6)
+    0.956493
     """
     logits_1 = torch.matmul(embedding_1, all_2.transpose(0, 1)) / temperature
     logits_2 = torch.matmul(embedding_2, all_1.transpose(0, 1)) / temperature

@@ -36,14 +36,20 @@ def kl_div_rows(log_x: Tensor, y: Tensor) -> Tensor:
     >>> kl_div_rows(torch.log(torch.tensor([[0.5, 0.5]])), torch.tensor([[1.0, 0.0]])).shape
     torch.Size([1, 1])
     """
-    log_y = torch.log(torch.where(y == 0, torch.ones_like(y), y))
+    log_y = torch.log(torch.where(y == 0, 1.0, y))
     return torch.sum(y * (log_y - log_x), dim=1, keepdim=True)
 
 
 def normalize_rows(targets: Tensor) -> tuple[Tensor, Tensor]:
-    """``(targets / row_sum, row_sum)`` where an all-zero row's sum counts as ``1e-6`` (MMF's convention)."""
+    """``(targets / row_sum, row_sum)`` where an all-zero row's sum counts as ``1e-6`` (MMF's convention).
+
+    >>> import torch
+    >>> normalized, row_sum = normalize_rows(torch.tensor([[1.0, 3.0], [0.0, 0.0]]))
+    >>> normalized.tolist(), [round(s, 9) for s in row_sum.flatten().tolist()]
+    ([[0.25, 0.75], [0.0, 0.0]], [4.0, 1e-06])
+    """
     row_sum = torch.sum(targets, dim=1, keepdim=True)
-    row_sum = torch.where(row_sum == 0, torch.full_like(row_sum, ZERO_ROW_SUM), row_sum)
+    row_sum = torch.where(row_sum == 0, ZERO_ROW_SUM, row_sum)
     return targets / row_sum, row_sum
 
 
@@ -100,6 +106,11 @@ def class_index(targets: Tensor, ignore_index: int) -> tuple[Tensor, Tensor]:
     """``(index, keep)``, both ``B x 1``: class indices as int64 with ignored entries set to 0, and a bool mask.
 
     ``targets`` holds class indices, shape ``B`` or ``B x 1``; ``keep`` is ``targets != ignore_index``.
+
+    >>> import torch
+    >>> index, keep = class_index(torch.tensor([2, -100, 0]), ignore_index=-100)
+    >>> index.flatten().tolist(), keep.flatten().tolist()
+    ([2, 0, 0], [True, False, True])
     """
     column = targets.reshape(-1, 1)
     keep = column.ne(ignore_index)
@@ -142,7 +153,15 @@ def soft_label_cross_entropy(
     dense = dense * keep.to(scores.dtype)
     if normalize_targets:
         dense = dense / (SOFT_LABEL_EPS + dense.sum(dim=1, keepdim=True))
-    per_row = torch.sum(-dense * F.log_softmax(scores, dim=-1), -1)
+    return _cross_entropy_of_rows(scores, dense, keep, reduction)
+
+
+def _cross_entropy_of_rows(scores: Tensor, dense: Tensor, keep: Tensor, reduction: Reduction) -> Tensor:
+    """``sum_i -sum_j dense_ij log softmax(scores_i)_j``, divided by the number of kept rows for ``"mean"``.
+
+    ``-sum(x)`` rather than ``sum(-x)``: the same bits (negation is exact), one pass less over ``B x C``.
+    """
+    per_row = -torch.sum(dense * F.log_softmax(scores, dim=-1), -1)
     loss = per_row.sum()
     if reduction == "mean":
         loss = loss / torch.sum(keep).clamp(min=1)
@@ -190,6 +209,8 @@ def label_smoothing_cross_entropy(
     1.098612
     """
     smoothed = smooth_targets(targets, scores.size(1), label_smoothing=label_smoothing, ignore_index=ignore_index)
-    return soft_label_cross_entropy(
-        scores, smoothed.to(scores.dtype), ignore_index=ignore_index, reduction=reduction, normalize_targets=False
-    )
+    # soft_label_cross_entropy(scores, smoothed, normalize_targets=False), without re-deriving and re-applying
+    # its row mask: smoothed rows are already zero exactly where the target is ignore_index (and sum to 1
+    # elsewhere), so that mask is ``keep`` and multiplying by it changes no bit.
+    _, keep = class_index(targets, ignore_index)
+    return _cross_entropy_of_rows(scores, smoothed.to(scores.dtype), keep, reduction)

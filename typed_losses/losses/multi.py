@@ -22,7 +22,8 @@ import attrs
 from torch import Tensor
 
 from typed_losses.collection import LossList, build_term
-from typed_losses.loss import Batch, Loss, LossValue, doc
+from typed_losses.loss import Batch, Loss, doc
+from typed_losses.output import contribution
 from typed_losses.registry import register_loss
 from typed_losses.term import Term
 
@@ -79,7 +80,7 @@ class MultiLoss(Loss[MultiParams]):
     def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
         total: Tensor | None = None
         for weight, loss in zip(self.weights, self.losses, strict=True):
-            part = _scalar(loss(sample_list, model_output))
+            part = contribution(loss(sample_list, model_output))
             if part is None:
                 continue
             if weight != 1.0:
@@ -89,13 +90,3 @@ class MultiLoss(Loss[MultiParams]):
             raise ValueError(f"loss {self.term_name!r}: no child loss returned a value")
         return total
 
-
-def _scalar(value: LossValue) -> Tensor | None:
-    """A child's value as one 0-dim tensor: its mean, or the sum of its terms' means (``None``: no terms)."""
-    if isinstance(value, Tensor):
-        return value if value.dim() == 0 else value.mean()
-    total: Tensor | None = None
-    for term in value.values():
-        part = term if term.dim() == 0 else term.mean()
-        total = part if total is None else total + part
-    return total

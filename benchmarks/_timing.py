@@ -1,0 +1,138 @@
+"""Shared timing helpers of the benchmark scripts (not part of the library, never run by the tests).
+
+Every comparison runs its variants in one process, interleaved: each repeat times every variant once
+(``number`` calls in a row, after ``warmup`` untimed calls), rotating which variant goes first, so drift in
+clock speed or cache state hits all variants alike. The reported time of a variant is the median over
+repeats of the per-call time; ratios are medians divided by the reference's median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+import torch
+
+__all__ = [
+    "THREADS",
+    "Section",
+    "compare",
+    "fmt_ms",
+    "fmt_ratio",
+    "machine_line",
+    "markdown_table",
+    "parse_quick",
+    "setup_threads",
+]
+
+#: Intra-op threads used by every benchmark (the development machine has 2 cores).
+THREADS = 2
+
+
+def setup_threads() -> None:
+    """Use :data:`THREADS` intra-op threads (and one inter-op thread) in this process."""
+    torch.set_num_threads(THREADS)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set (or parallel work already started)
+        pass
+
+
+def cpu_model() -> str:
+    """The CPU's model name, from ``/proc/cpuinfo`` where there is one."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_line() -> str:
+    """One line naming the machine: CPU model, cores, torch version, threads, Python."""
+    return (
+        f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} intra-op threads, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f} at the start"
+    )
+
+
+def today() -> str:
+    return datetime.date.today().isoformat()
+
+
+def compare(
+    variants: Mapping[str, Callable[[], object]],
+    *,
+    repeats: int,
+    number: int,
+    warmup: int = 3,
+) -> dict[str, float]:
+    """Median seconds per call of each variant, measured interleaved (see the module docstring)."""
+    names = list(variants)
+    for name in names:
+        for _ in range(warmup):
+            variants[name]()
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    clock = time.perf_counter
+    for r in range(repeats):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            fn = variants[name]
+            start = clock()
+            for _ in range(number):
+                fn()
+            samples[name].append((clock() - start) / number)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def fmt_ms(seconds: float) -> str:
+    """``seconds`` in milliseconds with 3 significant digits (µs below 0.1 ms, s from 1 s)."""
+    if seconds < 0:
+        return "-" + fmt_ms(-seconds)
+    if seconds < 1e-4:
+        return f"{seconds * 1e6:.3g} µs"
+    if seconds >= 1.0:
+        return f"{seconds:.3g} s"
+    return f"{seconds * 1e3:.3g} ms"
+
+
+def fmt_ratio(ratio: float, target: float | None = None) -> str:
+    """``1.03x``, and ``(target <= 1.05: ok)`` / ``MISSED`` when a target is given."""
+    text = f"{ratio:.3f}x"
+    if target is not None:
+        text += " ok" if ratio <= target else f" MISSED (target {target:g})"
+    return text
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+class Section:
+    """A titled piece of ``docs/performance.md``: an intro line and a markdown body (usually a table)."""
+
+    def __init__(self, title: str, intro: str, body: str) -> None:
+        self.title = title
+        self.intro = intro
+        self.body = body
+
+    def markdown(self) -> str:
+        return f"## {self.title}\n\n{self.intro}\n\n{self.body}\n"
+
+
+def parse_quick(description: str) -> bool:
+    """Parse the scripts' only option, ``--quick`` (few repeats: a smoke run in seconds)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="few repeats: a smoke run of a few seconds")
+    return bool(parser.parse_args().quick)

@@ -1,0 +1,69 @@
+"""Config validation time for 1, 10, 100 and 1000 ``losses`` entries.
+
+Two paths: ``check_losses`` on plain data (a list of dicts, as from Python or an already-loaded config),
+and ``load_yaml_text`` + ``LossCollection.from_config`` on yaml text (positions kept for error messages,
+modules built): what ``typed-losses validate`` and a training script do. The entries cycle through
+losses with and without params and weights, each with a distinct name. Target: 1000 entries < 0.5 s.
+Run: ``python benchmarks/bench_validation.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import yaml
+
+from _timing import Section, compare, fmt_ms, machine_line, markdown_table, parse_quick, setup_threads
+from typed_losses import LossCollection, check_losses, load_yaml_text
+
+TARGET_S = 0.5
+_TEMPLATES: list[dict[str, Any]] = [
+    {"type": "logit_bce"},
+    {"type": "bce_kl", "weight": 0.5, "params": {"weight_softmax": 0.5}},
+    {"type": "cross_entropy", "params": {"label_smoothing": 0.1, "reduction": "mean"}},
+    {"type": "ms_loss", "params": {"alpha": 50.0, "beta": 2.0, "margin": 0.5, "hard_mining": True}},
+    {"type": "mse", "weight": 2.0},
+    {"type": "soft_label_cross_entropy", "params": {"ignore_index": -1, "normalize_targets": False}},
+    {"type": "in_batch_hinge", "params": {"margin": 0.2, "hard": True}},
+    {"type": "multi", "params": [{"type": "logit_bce", "weight": 0.3}, {"type": "attention_supervision", "weight": 0.7}]},
+]
+
+
+def entries(n: int) -> list[dict[str, Any]]:
+    return [{**copy.deepcopy(_TEMPLATES[i % len(_TEMPLATES)]), "name": f"term_{i}"} for i in range(n)]
+
+
+def run(quick: bool) -> Section:
+    setup_threads()
+    check_losses(entries(8))  # load the catalog and warm the caches once, as any real run has
+    rows = []
+    for n in (1, 10, 100, 1000):
+        data = entries(n)
+        text = yaml.safe_dump({"model_config": {"m": {"losses": data}}}, sort_keys=False)
+
+        def plain(data: list[dict[str, Any]] = data) -> None:
+            check_losses(data)
+
+        def from_yaml(text: str = text) -> None:
+            LossCollection.from_config(load_yaml_text(text).model_config.m.losses)
+
+        repeats = (1 if n >= 100 else 3) if quick else (5 if n >= 1000 else 11)
+        number = 1 if n >= 100 else (3 if quick else 20)
+        times = compare({"plain": plain, "yaml": from_yaml}, repeats=repeats, number=number, warmup=1)
+        verdict = "ok" if times["yaml"] < TARGET_S else f"MISSED (target < {TARGET_S} s)"
+        rows.append([str(n), fmt_ms(times["plain"]), fmt_ms(times["yaml"]), verdict if n == 1000 else ""])
+        print(f"{n:5d} entries: check_losses {fmt_ms(times['plain'])}, yaml + from_config {fmt_ms(times['yaml'])}")
+    table = markdown_table(["entries", "check_losses (plain data)", "load_yaml_text + from_config", "target"], rows)
+    intro = (
+        "Checking a `losses` list of N entries (`benchmarks/bench_validation.py`): `check_losses` on plain data, "
+        "and yaml text loaded with positions then built into a `LossCollection`. "
+        f"Target: 1000 entries < {TARGET_S} s."
+    )
+    return Section("Config validation", intro, table)
+
+
+if __name__ == "__main__":
+    section = run(parse_quick(__doc__ or ""))
+    print(machine_line())
+    print(section.markdown())

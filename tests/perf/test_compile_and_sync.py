@@ -1,0 +1,245 @@
+"""Whole collections under ``torch.compile`` and the host-sync detectors.
+
+The per-loss checks (each catalog loss alone: ``fullgraph=True`` with the eager backend, no host sync) live
+in ``tests/losses``. Here: collections holding **every** catalog loss (grouped by the inputs they share)
+are captured as one graph each, match eager in values and gradients, and neither their forward nor their
+backward synchronises; one small collection runs through inductor; on a GPU, the same collections run under
+``torch.cuda.set_sync_debug_mode("error")``; and a compiled loss given a bad batch raises the same
+``LossInputError`` / ``LossShapeError`` as in eager mode.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch._dynamo.testing import CompileCounter
+
+from helpers.mmf_inputs import rand, randn
+from helpers.sync import no_host_sync
+from typed_losses import REGISTRY, LossCollection, LossInputError, LossShapeError
+from typed_losses.loss import Batch
+
+B, C = 6, 5
+
+
+def _leaf(tensor: Tensor) -> Tensor:
+    return tensor.clone().requires_grad_()
+
+
+def _groups() -> Iterator[tuple[str, list[Any], Batch, Batch]]:
+    """(id, losses config, sample_list, model_output): every catalog loss, in groups sharing one batch."""
+    soft = rand(1, B, C) * (rand(2, B, C) > 0.5)
+    soft[1] = 0.0  # an all-zero target row
+    yield (
+        "scores-and-soft-targets",
+        [
+            "logit_bce",
+            "triple_logit_bce",
+            {"type": "softmax_kldiv", "weight": 0.5},
+            "weighted_softmax",
+            "wrong",
+            {"type": "bce_kl", "params": {"weight_softmax": 0.5}},
+            {"type": "bce_kl_combined", "weight": 2.0, "params": {"weight_softmax": 0.5}},
+            "soft_label_cross_entropy",
+            "mse",
+            "nll_loss",
+            "cos_emb_loss",
+            "refiner_ms",
+            "refiner_contrastive_loss",
+            {"type": "multi", "params": [{"type": "logit_bce", "weight": 0.3}, {"type": "mse", "weight": 0.7}]},
+        ],
+        {"targets": soft},
+        {"scores": _leaf(randn(3, B, C))},
+    )
+    yield (
+        "class-indices",
+        ["cross_entropy", {"type": "label_smoothing_cross_entropy", "params": {"label_smoothing": 0.2}}],
+        {"targets": torch.tensor([0, 4, -100, 2, 1, 3])},
+        {"scores": _leaf(randn(4, B, C))},
+    )
+    yield (
+        "probabilities-and-attention",
+        ["bce", "attention_supervision"],
+        {"targets": soft, "info": {"attention_supervision": (rand(5, B, 7) > 0.6).long()}},
+        {"scores": _leaf(rand(6, B, C) * 0.98 + 0.01), "attentions": [_leaf(F.softmax(randn(7, B, 7), dim=1))]},
+    )
+    yield (
+        "decoding-steps",
+        ["m4c_decoding_bce_with_mask"],
+        {"targets": (rand(8, B, 3, C) > 0.7).float(), "train_loss_mask": torch.tensor([[1, 1, 0]] * B)},
+        {"scores": _leaf(randn(9, B, 3, C))},
+    )
+    yield (
+        "captions",
+        ["caption_cross_entropy"],
+        {"targets": torch.randint(0, C, (B, 4), generator=torch.Generator().manual_seed(10)),
+         "caption_len": torch.tensor([5, 4, 4, 3, 2, 1])},
+        {"scores": _leaf(randn(11, B, 4, C))},
+    )
+    yield (
+        "embeddings",
+        [{"type": "in_batch_hinge", "params": {"margin": 0.2, "hard": True}}, "contrastive_loss", "ms_loss"],
+        {"targets": torch.tensor([0, 0, 1, 1, 2, 0])},
+        {
+            "scores": _leaf(randn(12, B, 8)),
+            "targets": _leaf(randn(13, B, 8)),
+            "embedding_1": _leaf(randn(14, B, 8)),
+            "embedding_2": _leaf(randn(15, B, 8)),
+            "temperature": torch.tensor(0.5),
+            "fused_embedding": _leaf(randn(16, B, 8)),
+        },
+    )
+
+
+GROUPS = list(_groups())
+IDS = [group[0] for group in GROUPS]
+
+
+def _type_of(entry: Any) -> str:
+    return entry if isinstance(entry, str) else str(entry["type"])
+
+
+def _leaves(model_output: Batch) -> list[Tensor]:
+    found: list[Tensor] = []
+    for value in model_output.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, Tensor) and item.requires_grad:
+                found.append(item)
+    return found
+
+
+def test_the_groups_cover_every_catalog_loss() -> None:
+    catalog = {spec.name for spec in REGISTRY if spec.loss_class.__module__.startswith("typed_losses.losses.")}
+    covered = [_type_of(entry) for _, config, _, _ in GROUPS for entry in config]
+    assert len(catalog) == 23
+    assert sorted(covered) == sorted(catalog)
+
+
+@pytest.mark.parametrize(("group", "config", "sample_list", "model_output"), GROUPS, ids=IDS)
+def test_collection_compiles_to_one_graph_matching_eager(
+    group: str, config: list[Any], sample_list: Batch, model_output: Batch
+) -> None:
+    collection = LossCollection.from_config(config)
+    leaves = _leaves(model_output)
+    eager = collection(sample_list, model_output)
+    eager_grads = torch.autograd.grad(eager.total, leaves)
+    counter = CompileCounter()
+    compiled = torch.compile(collection, fullgraph=True, backend=counter)(sample_list, model_output)
+    assert counter.frame_count == 1  # one graph: no graph break anywhere in the collection or its losses
+    assert list(compiled.terms) == list(eager.terms)
+    for name, value in eager.terms.items():
+        torch.testing.assert_close(compiled.terms[name], value, rtol=1e-6, atol=0.0)
+    torch.testing.assert_close(compiled.total, eager.total, rtol=1e-6, atol=0.0)
+    for got, expected in zip(torch.autograd.grad(compiled.total, leaves), eager_grads, strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(("group", "config", "sample_list", "model_output"), GROUPS, ids=IDS)
+def test_collection_forward_and_backward_do_not_sync(
+    group: str, config: list[Any], sample_list: Batch, model_output: Batch
+) -> None:
+    collection = LossCollection.from_config(config)
+    with no_host_sync():
+        output = collection(sample_list, model_output)
+        output.total.backward()
+    assert all(leaf.grad is not None for leaf in _leaves(model_output))
+    for leaf in _leaves(model_output):
+        leaf.grad = None
+
+
+def test_the_detector_sees_a_sync_in_collection_code() -> None:
+    """The check above can fail: a collection whose total is read as a Python float is caught."""
+    _, config, sample_list, model_output = GROUPS[0]
+    collection = LossCollection.from_config(config)
+    with no_host_sync(raise_on_sync=False) as mode:
+        float(collection(sample_list, model_output).total.detach())
+    assert mode.syncs and "_local_scalar_dense" in mode.syncs[0]
+
+
+def test_inductor_compiles_a_small_collection() -> None:
+    torch._dynamo.reset()
+    collection = LossCollection.from_config(["logit_bce", {"type": "softmax_kldiv", "weight": 0.5}, "mse"])
+    sample_list = {"targets": rand(20, 4, 3) * (rand(21, 4, 3) > 0.4)}
+    model_output = {"scores": randn(22, 4, 3)}
+    eager = collection(sample_list, model_output)
+    compiled = torch.compile(collection, fullgraph=True)(sample_list, model_output)
+    assert list(compiled.terms) == ["logit_bce", "softmax_kldiv", "mse"]
+    for name, value in eager.terms.items():
+        torch.testing.assert_close(compiled.terms[name], value, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(compiled.total, eager.total, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize(("group", "config", "sample_list", "model_output"), GROUPS, ids=IDS)
+def test_collection_does_not_sync_on_cuda(
+    group: str, config: list[Any], sample_list: Batch, model_output: Batch
+) -> None:
+    def to_cuda(value: Any) -> Any:
+        if isinstance(value, Tensor):
+            moved = value.detach().cuda()
+            return moved.requires_grad_() if value.requires_grad else moved
+        if isinstance(value, dict):
+            return {k: to_cuda(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [to_cuda(v) for v in value]
+        return value
+
+    collection = LossCollection.from_config(config).cuda()
+    cuda_sample, cuda_output = to_cuda(sample_list), to_cuda(model_output)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        output = collection(cuda_sample, cuda_output)
+        output.total.backward()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    expected = LossCollection.from_config(config)(sample_list, model_output).total
+    torch.testing.assert_close(output.total.cpu(), expected.detach(), rtol=1e-4, atol=1e-5)
+
+
+# -- errors from a compiled collection ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fullgraph", [True, False])
+def test_compiled_collection_raises_the_eager_input_errors(fullgraph: bool) -> None:
+    collection = LossCollection.from_config(["logit_bce", "mse"])
+    scores, targets = randn(30, 4, 3), rand(31, 4, 3)
+    torch._dynamo.reset()
+    compiled = torch.compile(collection, fullgraph=fullgraph, backend="eager")
+    good = compiled({"targets": targets}, {"scores": scores}).total
+    torch.testing.assert_close(good, collection({"targets": targets}, {"scores": scores}).total)
+
+    with pytest.raises(LossInputError) as missing:
+        compiled({}, {"scores": scores})  # traced once already: this call retraces with a missing key
+    assert type(missing.value) is not LossShapeError
+    assert str(missing.value) == "loss 'logit_bce' needs sample_list['targets'], which is missing (it is empty)"
+    assert (missing.value.term, missing.value.key, missing.value.source) == ("logit_bce", "targets", "sample_list")
+    again = pickle.loads(pickle.dumps(missing.value))
+    assert type(again) is LossInputError and str(again) == str(missing.value)
+
+    with pytest.raises(LossShapeError) as dtype:
+        compiled({"targets": targets}, {"scores": scores.long()})
+    assert str(dtype.value) == (
+        "loss 'logit_bce': expected model_output['scores']: float tensor of rank 2 or 3, found dtype torch.int64"
+    )
+    assert (dtype.value.key, dtype.value.source) == ("scores", "model_output")
+    # the compiled collection still works on good input afterwards
+    torch.testing.assert_close(compiled({"targets": targets}, {"scores": scores}).total, good)
+
+
+def test_compiled_loss_raises_the_eager_shape_mismatch() -> None:
+    loss = LossCollection.from_config(["softmax_kldiv"]).losses[0]
+    torch._dynamo.reset()
+    compiled = torch.compile(loss, fullgraph=True, backend="eager")
+    with pytest.raises(LossShapeError) as info:
+        compiled({"targets": rand(32, 4, 3)}, {"scores": randn(33, 4, 2)})
+    assert str(info.value) == (
+        "loss 'softmax_kldiv': model_output['scores'] (4, 2) and sample_list['targets'] (4, 3) must have the same shape"
+    )
+    assert (info.value.term, info.value.key, info.value.source) == ("softmax_kldiv", "targets", "sample_list")

@@ -1,0 +1,130 @@
+"""Checkpoints: the config travels in ``state_dict`` as plain types and rebuilds the collection exactly."""
+
+from __future__ import annotations
+
+import copy
+import io
+import pickle
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+import plugin_losses
+from typed_losses import LossCollection, LossConfigError
+from typed_losses.collection import STATE_FORMAT
+
+CONFIG: list[dict[str, Any]] = [
+    {"type": "cross_entropy", "name": "ce", "weight": 0.5, "params": {"weight": [1.0, 2.0, 3.0], "label_smoothing": 0.1}},
+    {"type": "multi", "params": [{"type": plugin_losses.NAME, "weight": 0.3, "params": {"scale": [1.0, 1.0, 1.0]}}, {"type": plugin_losses.NAME, "params": {"scale": [1.0, 4.0, 0.5]}}]},
+    {"type": plugin_losses.NAME, "name": "scaled", "params": {"scale": [2.0, 2.0, 2.0]}},
+]
+SCORES = torch.tensor([[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]])
+SAMPLE = {"targets": torch.tensor([0, 2]), "target": torch.tensor([[0.5, 0.0, 1.0], [1.0, 1.0, 0.0]])}
+OUTPUT = {"scores": SCORES, "pred": SCORES * 0.5}
+
+
+def trained() -> LossCollection:
+    collection = LossCollection.from_config(CONFIG)
+    for _ in range(3):
+        collection({"targets": SAMPLE["targets"], "target": SAMPLE["target"]}, {"scores": SCORES, "pred": SCORES * 0.5})
+    return collection
+
+
+def saved(obj: object) -> Any:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
+
+
+def mse_target_batch() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    target = SAMPLE["target"]
+    return {"targets": SAMPLE["targets"], "target": target}, {"scores": SCORES, "pred": SCORES * 0.5}
+
+
+def test_state_dict_carries_the_config_as_plain_types_and_the_buffers() -> None:
+    state = trained().state_dict()
+    assert list(state) == [
+        "_extra_state",
+        "losses.1.losses.0.scale",
+        "losses.1.losses.0.calls",
+        "losses.1.losses.1.scale",
+        "losses.1.losses.1.calls",
+        "losses.2.scale",
+        "losses.2.calls",
+    ]
+    assert state["_extra_state"] == {"format": STATE_FORMAT, "losses": LossCollection.from_config(CONFIG).to_config()}
+    assert int(state["losses.2.calls"]) == 3
+    # class_weight is derived from params and not persistent: it is rebuilt from the config.
+    assert not [k for k in state if k.endswith("class_weight")]
+
+
+def test_weights_only_load_rebuilds_exactly() -> None:
+    original = trained()
+    loaded = saved(original.state_dict())
+    rebuilt = LossCollection.from_state_dict(loaded)
+    assert rebuilt.terms == original.terms
+    assert rebuilt.to_config() == original.to_config()
+    for (name, a), (name_b, b) in zip(original.state_dict().items(), rebuilt.state_dict().items(), strict=True):
+        assert name == name_b
+        if isinstance(a, torch.Tensor):
+            assert torch.equal(a, b)
+    torch.testing.assert_close(rebuilt.losses[0].class_weight, torch.tensor([1.0, 2.0, 3.0]))
+    sample, output = mse_target_batch()
+    assert rebuilt(sample, output).detached() == original(sample, output).detached()
+    assert int(rebuilt.get_buffer("losses.2.calls")) == 4 == int(original.get_buffer("losses.2.calls"))
+
+
+def test_from_state_dict_inside_a_larger_module() -> None:
+    model = nn.Module()
+    model.head = nn.Linear(3, 3)
+    model.criterion = trained()
+    state = saved(model.state_dict())
+    rebuilt = LossCollection.from_state_dict(state, prefix="criterion.")
+    assert rebuilt.to_config() == model.criterion.to_config() and int(rebuilt.get_buffer("losses.2.calls")) == 3
+    with pytest.raises(LossConfigError, match=r"^_extra_state: the state has no loss config: .* \(check `prefix`\)$"):
+        LossCollection.from_state_dict(state)
+
+
+def test_loading_a_state_with_another_config_is_an_error() -> None:
+    state = trained().state_dict()
+    other = copy.deepcopy(CONFIG)
+    other[0]["params"]["label_smoothing"] = 0.2
+    other[2]["weight"] = 3
+    with pytest.raises(LossConfigError) as info:
+        LossCollection.from_config(other).load_state_dict(state)
+    assert [str(i) for i in info.value.issues] == [
+        "_extra_state.losses[0].params.label_smoothing: this collection has 0.2, the loaded state has 0.1 "
+        "(rebuild it with LossCollection.from_state_dict(state_dict))",
+        "_extra_state.losses[2].weight: this collection has 3.0, the loaded state has (absent) "
+        "(rebuild it with LossCollection.from_state_dict(state_dict))",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"format": 99, "losses": []}, "_extra_state.format: unsupported state format 99; this version reads format 1 (upgrade typed_losses)"),
+        ([1, 2], "_extra_state: expected {'format': 1, 'losses': [...]}, found list"),
+        ({"format": 1, "losses": {"a": 1}}, "_extra_state.losses: expected a list, found dict"),
+        ({"format": 1, "losses": [{"type": "cross_entropyy"}]}, "_extra_state.losses[0].type: unknown loss 'cross_entropyy' (did you mean 'cross_entropy'?)"),
+    ],
+)
+def test_a_corrupt_state_is_a_config_error(extra: object, message: str) -> None:
+    with pytest.raises(LossConfigError) as info:
+        LossCollection.from_state_dict({"_extra_state": extra})
+    assert str(info.value) == message
+
+
+def test_pickle_and_deepcopy_keep_config_options_and_buffers() -> None:
+    original = LossCollection.from_config(CONFIG, check_finite=True, missing_targets="skip")
+    sample, output = mse_target_batch()
+    original(sample, output)
+    for clone in (pickle.loads(pickle.dumps(original)), copy.deepcopy(original)):
+        assert clone.to_config() == original.to_config()
+        assert (clone.check_finite, clone.missing_targets) == (True, "skip")
+        assert int(clone.get_buffer("losses.2.calls")) == 1
+        assert clone(sample, output).detached() == original(sample, output).detached()
+        assert clone({"targets": SAMPLE["targets"]}, output).skipped == ("multi", "scaled")

@@ -1,0 +1,114 @@
+"""Runtime options: inference without targets (``missing_targets="skip"``) and ``check_finite``."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+
+from typed_losses import LossCollection, LossConfigError, LossInputError, NonFiniteLossError
+from typed_losses.losses import CrossEntropyParams
+
+SCORES = torch.tensor([[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]])
+INDICES = torch.tensor([0, 2])
+CONFIG = [
+    {"type": "cross_entropy", "name": "ce", "weight": 2.0},
+    {"type": "multi", "name": "mixed", "params": [{"type": "mse"}, {"type": "nll_loss"}]},
+    {"type": "caption_cross_entropy", "name": "caption"},
+]
+
+
+def ce(scores: torch.Tensor = SCORES) -> torch.Tensor:
+    return torch.nn.functional.cross_entropy(scores, INDICES)
+
+
+def test_default_is_an_error_naming_term_key_and_mapping() -> None:
+    collection = LossCollection.from_config(CONFIG)
+    with pytest.raises(LossInputError, match=r"^loss 'ce' needs sample_list\['targets'\], which is missing \(it is empty\)$"):
+        collection({}, {"scores": SCORES})
+
+
+def test_skip_mode_skips_terms_without_targets_and_says_which() -> None:
+    collection = LossCollection.from_config(CONFIG, missing_targets="skip")
+    out = collection({}, {"scores": SCORES})
+    assert out.skipped == ("ce", "mixed", "caption")
+    assert dict(out.terms) == {}
+    assert out.total.dim() == 0 and float(out.total) == 0.0 and not out.total.requires_grad
+    # None counts as absent (MMF datasets put None for missing answers).
+    assert collection({"targets": None}, {"scores": SCORES}).skipped == ("ce", "mixed", "caption")
+
+
+def test_skip_mode_computes_terms_whose_targets_are_present() -> None:
+    collection = LossCollection([CrossEntropyParams()], missing_targets="skip")
+    out = collection({"targets": INDICES}, {"scores": SCORES})
+    assert out.skipped == ()
+    torch.testing.assert_close(out.total, ce())
+    assert float(out.total) == pytest.approx(1.6258455514907837)
+
+
+def test_skip_mode_still_reports_missing_model_outputs_and_bad_ranks() -> None:
+    collection = LossCollection([CrossEntropyParams()], missing_targets="skip")
+    with pytest.raises(LossInputError, match=r"needs model_output\['scores'\]"):
+        collection({"targets": INDICES}, {})
+    with pytest.raises(LossInputError, match=r"found shape \(3,\) \(rank 1\)"):
+        collection({"targets": INDICES}, {"scores": SCORES[0]})
+
+
+def test_skip_context_restores_the_mode() -> None:
+    collection = LossCollection([CrossEntropyParams()])
+    with collection.skip_missing_targets() as same:
+        assert same is collection and collection.missing_targets == "skip"
+        assert collection({}, {"scores": SCORES}).skipped == ("cross_entropy",)
+    mode: str = collection.missing_targets
+    assert mode == "error"
+    with pytest.raises(LossInputError):
+        collection({}, {"scores": SCORES})
+
+
+def test_bad_options_are_config_errors() -> None:
+    with pytest.raises(LossConfigError) as info:
+        LossCollection([CrossEntropyParams()], check_finite="yes", missing_targets="warn")  # type: ignore[arg-type]
+    assert [str(i) for i in info.value.issues] == [
+        "check_finite: expected True or False, found 'yes'",
+        "missing_targets: expected 'error' or 'skip', found 'warn'",
+    ]
+    with pytest.raises(LossConfigError, match="missing_targets: expected 'error' or 'skip', found 'ignore'"):
+        LossCollection.from_config(["cross_entropy"], missing_targets="ignore")  # type: ignore[arg-type]
+    collection = LossCollection([CrossEntropyParams()])
+    with pytest.raises(LossConfigError):
+        collection.missing_targets = "skipping"  # type: ignore[assignment]
+
+
+def test_check_finite_names_every_non_finite_term() -> None:
+    collection = LossCollection.from_config(
+        [
+            {"type": "cross_entropy", "name": "ce"},
+            {"type": "cross_entropy", "name": "per_sample", "params": {"reduction": "none"}},
+            {"type": "cross_entropy", "name": "zero", "weight": 0.0, "params": {"ignore_index": 0}},
+        ],
+        check_finite=True,
+    )
+    scores = SCORES.clone()
+    scores[0, 0] = float("nan")
+    with pytest.raises(NonFiniteLossError) as info:
+        collection({"targets": INDICES}, {"scores": scores})
+    assert info.value.terms == ("ce", "per_sample")
+    assert str(info.value) == "non-finite loss: 'ce' is nan; 'per_sample' has 1 nan of 2 elements"
+    again = pickle.loads(pickle.dumps(info.value))
+    assert (type(again), again.terms, str(again)) == (NonFiniteLossError, info.value.terms, str(info.value))
+
+
+def test_check_finite_reports_infinities_and_passes_finite_values() -> None:
+    collection = LossCollection.from_config([{"type": "mse", "params": {}}], check_finite=True)
+    out = collection({"targets": torch.zeros(2, 3)}, {"scores": SCORES})
+    assert float(out.total) == pytest.approx(float((SCORES**2).mean()))
+    with pytest.raises(NonFiniteLossError, match=r"^non-finite loss: 'mse' is inf$"):
+        collection({"targets": torch.zeros(2, 3)}, {"scores": torch.full((2, 3), 1e30)})
+
+
+def test_check_finite_off_lets_nan_through() -> None:
+    scores = SCORES.clone()
+    scores[0, 0] = float("nan")
+    out = LossCollection([CrossEntropyParams()])({"targets": INDICES}, {"scores": scores})
+    assert torch.isnan(out.total)

@@ -1,0 +1,87 @@
+"""Showing the demo's progress: a rich progress bar on a terminal, a few plain lines anywhere else.
+
+Both show running (smoothed) per-term losses. The plain form prints the first step, every fifth of the
+run and the last step: readable in CI logs, with no control characters.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+__all__ = ["ProgressMode", "ProgressReporter", "Running", "format_values"]
+
+ProgressMode = Literal["auto", "bar", "plain"]
+
+
+class Running:
+    """Bias-corrected exponential moving averages of each column (``beta`` 0.9: about the last 10 steps)."""
+
+    def __init__(self, beta: float = 0.9) -> None:
+        self.beta = beta
+        self.count = 0
+        self.sums: dict[str, float] = {}
+
+    def update(self, values: dict[str, float]) -> dict[str, float]:
+        self.count += 1
+        for name, value in values.items():
+            self.sums[name] = self.beta * self.sums.get(name, 0.0) + (1 - self.beta) * value
+        correction = 1 - self.beta**self.count
+        return {name: total / correction for name, total in self.sums.items()}
+
+
+def format_values(values: dict[str, float]) -> str:
+    return "  ".join(f"{name}={value:.4f}" for name, value in values.items())
+
+
+class ProgressReporter:
+    """A context manager; call it after each step with (step, steps, values)."""
+
+    def __init__(self, out: TextIO, mode: ProgressMode = "auto") -> None:
+        self.out = out
+        self.running = Running()
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        if mode != "plain":
+            from rich.console import Console
+
+            console = Console(file=out, force_terminal=True if mode == "bar" else None)
+            if console.is_terminal and not console.is_dumb_terminal:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+                from rich.table import Column
+
+                fixed = Column(no_wrap=True)
+                self.progress = Progress(
+                    TextColumn("train", table_column=fixed),
+                    BarColumn(bar_width=20, table_column=Column(no_wrap=True, width=20)),
+                    MofNCompleteColumn(table_column=fixed),
+                    TimeElapsedColumn(table_column=fixed),
+                    # the running losses wrap onto a second line on a narrow terminal; the bar keeps its size
+                    TextColumn("{task.fields[losses]}", table_column=Column(overflow="fold", ratio=1)),
+                    console=console,
+                )
+
+    def __enter__(self) -> ProgressReporter:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, step: int, steps: int, values: dict[str, float]) -> None:
+        running = self.running.update(values)
+        if self.progress is not None:
+            if self.task is None:
+                self.task = self.progress.add_task("train", total=steps, losses="")
+            self.progress.update(self.task, completed=step, losses=format_values(running))
+            return
+        if step == 1 or step == steps or step % max(1, steps // 5) == 0:
+            width = len(str(steps))
+            print(f"step {step:>{width}}/{steps}  {format_values(running)}", file=self.out)

@@ -1,0 +1,184 @@
+"""Hydra interop: a ``losses`` schema for Hydra's ConfigStore, and checking a composed config.
+
+OmegaConf cannot type a list whose entries' ``params`` depend on their ``type`` (a list of a union of
+params classes is unsupported on OmegaConf 2.3 and silently unchecked on 2.4), so the schema types what
+Hydra can check while it composes, and :func:`losses_from_hydra` does the rest:
+
+- :class:`LossEntry` types one entry (``type``, ``weight``, ``name``, ``params``): at composition Hydra
+  rejects an unknown entry key (``parms:``) and a non-number ``weight``, with Hydra's own error.
+- :func:`losses_from_hydra` runs typed_losses' full check on the composed ``losses`` value and raises
+  :class:`~typed_losses.LossConfigError` with the issues the YAML path gives (unknown loss or param with
+  a did-you-mean, types, ranges, duplicate names), each naming its path in the composed config.
+
+Hydra is imported only by :func:`register_configs`; the rest needs only OmegaConf::
+
+    from hydra import compose, initialize_config_dir
+    from typed_losses.hydra import losses_from_hydra, register_configs
+
+    register_configs()  # ConfigStore: "typed_losses", a node with a typed `losses` list
+    with initialize_config_dir(config_dir="/abs/conf", version_base=None):
+        cfg = compose("config", overrides=["model.losses.0.params.gamma=2"])
+    losses = losses_from_hydra(cfg, "model.losses")  # LossCollection, or LossConfigError
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import warnings
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf.base import Container, Node
+from omegaconf.errors import OmegaConfBaseException
+
+from typed_losses.collection import LossCollection
+from typed_losses.config.entries import DEFAULT_LABEL
+from typed_losses.config.yaml import path_of
+from typed_losses.errors import ConfigIssue, LossConfigError
+from typed_losses.registry import REGISTRY, Registry
+
+__all__ = ["SCHEMA_NAME", "LossEntry", "LossesSchema", "losses_from_hydra", "losses_schema", "register_configs"]
+
+#: The ConfigStore name :func:`register_configs` uses by default.
+SCHEMA_NAME = "typed_losses"
+
+
+@dataclasses.dataclass
+class LossEntry:
+    """One entry of a ``losses`` list, as Hydra can type it: ``params`` is checked by typed_losses."""
+
+    type: str = MISSING
+    weight: float = 1.0
+    name: str | None = None
+    params: Any = None
+
+
+@dataclasses.dataclass
+class LossesSchema(dict[str, Any]):
+    """A config node with a ``losses`` list of :class:`LossEntry`, and any other keys (typed ``Any``).
+
+    Subclassing ``dict`` is how OmegaConf lets a structured node hold keys it does not declare (the
+    node holding ``losses`` is usually a model config with other keys). OmegaConf calls this deprecated
+    (omegaconf#663) but supports it on 2.3 and 2.4; :func:`losses_schema` builds the node once, without
+    the warning, and Hydra composes the built node without warning again.
+    """
+
+    losses: list[LossEntry] = MISSING
+
+
+def losses_schema() -> DictConfig:
+    """The node :func:`register_configs` stores: :class:`LossesSchema`, as an OmegaConf node.
+
+    Hydra's struct mode still applies to it after composition: an override of a key that is not there
+    (``model.hiden=3``) needs Hydra's ``+`` prefix, as without the schema.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*subclasses `Dict`", category=UserWarning)
+        node = OmegaConf.structured(LossesSchema)
+    assert isinstance(node, DictConfig)
+    return node
+
+
+class _Store(Protocol):
+    def store(self, name: str, node: Any, group: str | None = None, package: str | None = None) -> None: ...
+
+
+def register_configs(
+    cs: _Store | None = None, *, name: str = SCHEMA_NAME, group: str | None = None, package: str | None = None
+) -> None:
+    """Store :func:`losses_schema` in Hydra's ConfigStore (``cs``, default ``ConfigStore.instance()``).
+
+    Use it from a defaults list at the node holding ``losses``, before ``_self_``::
+
+        defaults:
+          - typed_losses@model     # `group/name@package` when stored with a group
+          - _self_
+
+    Raises :class:`ImportError` naming the missing extra when ``cs`` is not given and hydra-core is not
+    installed.
+    """
+    if cs is None:
+        try:
+            module = importlib.import_module("hydra.core.config_store")
+        except ImportError as exc:
+            raise ImportError(
+                "typed_losses.hydra.register_configs needs hydra-core: pip install 'typed-losses[hydra]'"
+            ) from exc
+        cs = module.ConfigStore.instance()
+        assert cs is not None
+    cs.store(name=name, node=losses_schema(), group=group, package=package)
+
+
+def _strip_null_names(node: Node) -> None:
+    """Remove ``name: null`` (the schema's default, meaning "the type") from every entry of ``node``."""
+    if isinstance(node, ListConfig):
+        entries = [node._get_node(i) for i in range(len(node))]
+    elif isinstance(node, DictConfig):
+        entries = [node._get_node(k) for k in node.keys()]
+    else:
+        return
+    for entry in entries:
+        if isinstance(entry, DictConfig) and "name" in entry:
+            value = entry._get_node("name")
+            if isinstance(value, Node) and not isinstance(value, Container) and value._is_none():
+                del entry["name"]
+
+
+def _plain_copy(node: Node) -> Node:
+    """``node`` in an unstructured copy of its whole document (interpolations still resolve there)."""
+    path, root = path_of(node)
+    copy = OmegaConf.create(OmegaConf.to_container(root, resolve=False))
+    assert isinstance(copy, Node)
+    found = _select(copy, path)
+    assert found is not None
+    return found
+
+
+def _select(node: Node, path: Sequence[str | int]) -> Node | None:
+    """The node at ``path`` below ``node`` (keys as given, list indices as ints or digits), unresolved."""
+    for part in path:
+        child: object = None
+        if isinstance(node, DictConfig) and part in node.keys():
+            child = node._get_node(part)
+        elif isinstance(node, ListConfig) and str(part).isdigit() and int(part) < len(node):
+            child = node._get_node(int(part))
+        if not isinstance(child, Node):
+            return None
+        node = child
+    return node
+
+
+def losses_from_hydra(
+    cfg: Any, key: str | None = None, *, registry: Registry = REGISTRY, label: str = DEFAULT_LABEL
+) -> LossCollection:
+    """The :class:`~typed_losses.LossCollection` of a composed Hydra config, after the full check.
+
+    ``cfg`` is the composed config with ``key`` the dotted path of its ``losses`` value
+    (``"model.losses"``), or the ``losses`` value itself (a node of the composed config, or plain data).
+    Interpolations (``${model.ce_weight}``) resolve against the whole composed config; there is no need
+    to call ``OmegaConf.to_container(resolve=True)`` first (doing so is harmless). Problems raise
+    :class:`~typed_losses.LossConfigError`; issue paths are dotted paths in the composed config
+    (``model.losses[0].params.gama``), or start with ``label`` for plain data. The input is not modified.
+    """
+    node: Any = cfg
+    if key is not None:
+        if not isinstance(cfg, Container):
+            found = type(cfg).__name__
+            raise LossConfigError([ConfigIssue(key, f"expected a composed config (OmegaConf), found {found}")])
+        node = _select(cfg, key.split("."))
+        if node is None:
+            raise LossConfigError([ConfigIssue(key, "no such key in the composed config")])
+        if node._is_missing():
+            raise LossConfigError([ConfigIssue(key, "missing value (???): the composed config sets no losses")])
+    try:
+        if isinstance(node, Node):
+            node = _plain_copy(node)
+        elif isinstance(node, (list, tuple, dict)):
+            node = OmegaConf.create(node)
+    except OmegaConfBaseException as exc:
+        raise LossConfigError([ConfigIssue(key or "losses", f"cannot read the config: {exc}")]) from None
+    if isinstance(node, Node):
+        _strip_null_names(node)
+    return LossCollection.from_config(node, registry=registry, label=label)

@@ -1,0 +1,148 @@
+"""MMF interop: MMF's flat loss keys, and :class:`MMFLosses`, a drop-in for MMF's ``Losses`` module.
+
+MMF's models put ``{"{dataset_type}/{dataset_name}/{loss}": tensor}`` in ``model_output["losses"]`` (a loss
+returning several terms adds ``/{child}``: ``train/vqa2/bce_kl/kl``); the trainer optimises
+``sum(value.mean() for value in losses.values())`` and the meter logs that sum as
+``{dataset_type}/total_loss``. This module maps a :class:`~typed_losses.LossOutput` to those keys. It does
+not import MMF (nor the loss catalog).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from torch import Tensor, nn
+
+from typed_losses.collection import LossCollection
+from typed_losses.config.entries import DEFAULT_LABEL
+from typed_losses.errors import LossInputError
+from typed_losses.loss import Batch
+from typed_losses.output import LossOutput
+from typed_losses.registry import REGISTRY, Registry
+
+__all__ = ["MISSING_TARGETS_WARNING", "MMFLosses", "mmf_log_keys"]
+
+#: MMF's warning (verbatim) when a batch has no ``targets`` and ``evaluation.predict`` is off.
+MISSING_TARGETS_WARNING = (
+    "Sample list has not field 'targets', are you sure that your ImDB has labels? "
+    "you may have wanted to run with evaluation.predict=true"
+)
+
+
+def mmf_log_keys(output: LossOutput, dataset_type: str, dataset_name: str) -> dict[str, Tensor]:
+    """``output`` under MMF's logging keys, detached (for a logger; nothing here keeps the graph alive).
+
+    Every term becomes ``{dataset_type}/{dataset_name}/{term}`` (a child of a multi-term loss:
+    ``{dataset_type}/{dataset_name}/{term}/{child}``, as MMF names them) with its unweighted value, and
+    ``output.total`` becomes ``{dataset_type}/total_loss``. The total is weighted, so it is the sum of the
+    terms' means only when every weight is 1 (as in MMF, which has no weights).
+
+    >>> import torch
+    >>> out = LossOutput({"logit_bce": torch.tensor(0.5), "bce_kl/kl": torch.tensor(0.25)}, torch.tensor(0.75))
+    >>> {k: float(v) for k, v in mmf_log_keys(out, "train", "vqa2").items()}
+    {'train/vqa2/logit_bce': 0.5, 'train/vqa2/bce_kl/kl': 0.25, 'train/total_loss': 0.75}
+    """
+    prefix = f"{dataset_type}/{dataset_name}/"
+    keys = {prefix + name: value.detach() for name, value in output.terms.items()}
+    keys[f"{dataset_type}/total_loss"] = output.total.detach()
+    return keys
+
+
+def _dataset_field(sample_list: Batch, key: str) -> str:
+    """``sample_list.<key>`` (MMF's ``SampleList`` attribute) or ``sample_list[key]`` (any mapping)."""
+    value = getattr(sample_list, key, None)
+    if value is None and isinstance(sample_list, Mapping):
+        value = sample_list.get(key)
+    if value is None:
+        available = [str(k) for k in sample_list] if isinstance(sample_list, Mapping) else []
+        listed = ", ".join(repr(k) for k in available) if available else "it is empty"
+        raise LossInputError(
+            f"MMFLosses needs sample_list.{key} for MMF's loss keys "
+            f"'{{dataset_type}}/{{dataset_name}}/{{term}}', which is missing (available: {listed})",
+            term="MMFLosses",
+            key=key,
+            source="sample_list",
+            available=available,
+        )
+    if not isinstance(value, str):
+        raise LossInputError(
+            f"MMFLosses needs sample_list.{key} to be a string, found {type(value).__name__}",
+            term="MMFLosses",
+            key=key,
+            source="sample_list",
+        )
+    return value
+
+
+class MMFLosses(nn.Module):
+    """A drop-in for MMF's ``Losses``: ``forward(sample_list, model_output)`` returns MMF's loss dict.
+
+    Built from the ``losses`` value MMF passes to ``Losses`` (a list of names and ``{type, params}``
+    mappings, OmegaConf or plain; typed_losses' ``weight``/``name`` keys and mapping form also work), or
+    from a :class:`~typed_losses.LossCollection`. The config is checked when it is built: a mistake raises
+    :class:`~typed_losses.LossConfigError` listing every problem (MMF failed at the first one, or never).
+
+    ``forward`` runs the collection and returns ``{"{dataset_type}/{dataset_name}/{term}": value}`` in
+    config order (``.../{term}/{child}`` for each child of a multi-term loss), reading ``dataset_type`` and
+    ``dataset_name`` as attributes of MMF's ``SampleList`` or as keys of any mapping. As in MMF:
+
+    - 0-dim values are reshaped to ``(1,)`` (other shapes are kept). MMF's distributed reduction stacks
+      the raw values of all keys during evaluation, so they must agree in shape with other MMF losses.
+    - A batch without ``targets`` gives ``{}`` and MMF's ``UserWarning`` (on every call, shown per the
+      warning filters), or no warning with ``predict=True`` (MMF's ``evaluation.predict``).
+
+    Weights, which MMF does not have: each value is ``weight * term``, so MMF's trainer total
+    (the sum of the values' means) is exactly ``LossOutput.total``; with all weights 1 the values are
+    the unweighted terms. Term names replace MMF's loss type in the keys: they are the type unless an
+    entry sets ``name:`` or the mapping form is used (its keys are the names).
+    """
+
+    def __init__(
+        self,
+        losses: object,
+        *,
+        predict: bool = False,
+        registry: Registry = REGISTRY,
+        label: str = DEFAULT_LABEL,
+    ) -> None:
+        super().__init__()
+        if isinstance(losses, LossCollection):
+            self.collection = losses
+        else:
+            self.collection = LossCollection.from_config(losses, registry=registry, label=label)
+        self.predict = predict
+        weights = dict(zip(self.collection.names, self.collection.weights, strict=True))
+        self._weights: dict[str, float] = {n: w for n, w in weights.items() if w != 1.0}
+
+    def _weight_of(self, key: str) -> float | None:
+        """The weight of the term that produced ``key`` (``term`` or ``term/child``); ``None`` for 1."""
+        if not self._weights:
+            return None
+        name = key
+        while True:
+            if name in self._weights:
+                return self._weights[name]
+            if name in self.collection.names or "/" not in name:
+                return None
+            name = name.rsplit("/", 1)[0]
+
+    def forward(self, sample_list: Batch, model_output: Batch) -> dict[str, Tensor]:
+        if "targets" not in sample_list:
+            if not self.predict:
+                warnings.warn(MISSING_TARGETS_WARNING, UserWarning, stacklevel=2)
+            return {}
+        prefix = f"{_dataset_field(sample_list, 'dataset_type')}/{_dataset_field(sample_list, 'dataset_name')}/"
+        output = self.collection(sample_list, model_output)
+        losses: dict[str, Tensor] = {}
+        for name, value in output.terms.items():
+            weight = self._weight_of(name)
+            if weight is not None:
+                value = value * weight
+            losses[prefix + name] = value.view(1) if value.dim() == 0 else value
+        return losses
+
+    if TYPE_CHECKING:
+
+        def __call__(self, sample_list: Batch, model_output: Batch) -> dict[str, Tensor]: ...
