@@ -120,12 +120,16 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
 
 
 class Section:
-    """A titled piece of ``docs/performance.md``: an intro line and a markdown body (usually a table)."""
+    """A titled piece of ``docs/performance.md``: an intro line and a markdown body (usually a table).
 
-    def __init__(self, title: str, intro: str, body: str) -> None:
+    ``summary`` holds the section's headline rows ``[benchmark, result, target]`` for the README's table.
+    """
+
+    def __init__(self, title: str, intro: str, body: str, summary: Sequence[Sequence[str]] = ()) -> None:
         self.title = title
         self.intro = intro
         self.body = body
+        self.summary = [list(row) for row in summary]
 
     def markdown(self) -> str:
         return f"## {self.title}\n\n{self.intro}\n\n{self.body}\n"

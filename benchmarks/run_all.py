@@ -1,9 +1,10 @@
-"""Run every benchmark and write ``docs/performance.md`` (tables, machine, date, how to reproduce).
+"""Run every benchmark; write ``docs/performance.md`` (tables, machine, date, how to reproduce) and the
+headline table of the README's performance section.
 
     python benchmarks/run_all.py            # full run (several minutes on 2 cores)
     python benchmarks/run_all.py --quick    # smoke run: few repeats, numbers are not meaningful
 
-``--quick`` prints the page instead of writing it (unless ``--write`` is given too).
+``--quick`` prints the page and the README table instead of writing them (unless ``--write`` is given too).
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ import bench_cli
 import bench_collection
 import bench_validation
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "performance.md"
+README = ROOT / "README.md"
+README_START = "<!-- performance:start (written by `python benchmarks/run_all.py`) -->"
+README_END = "<!-- performance:end -->"
 
 HEADER = """# Performance
 
@@ -38,6 +43,24 @@ with `--quick` for a smoke run of a few seconds.
 """
 
 
+def readme_block(sections: list[_timing.Section], machine: str, date: str) -> str:
+    """The README's headline table: one row per benchmark that has a target."""
+    rows = [row for section in sections for row in section.summary]
+    table = _timing.markdown_table(["benchmark", "result", "target"], rows)
+    return (
+        f"{README_START}\n{table}\n\nMeasured on {machine}, {date}; forward + backward, medians of interleaved "
+        "repeats. Every table, the method and how to reproduce: [docs/performance.md](docs/performance.md). "
+        "Collections compile to one graph (`torch.compile(losses, fullgraph=True)`) and never force a "
+        f"host-device sync (both are tested).\n{README_END}"
+    )
+
+
+def write_readme(block: str) -> None:
+    text = README.read_text(encoding="utf-8")
+    start, end = text.index(README_START), text.index(README_END) + len(README_END)
+    README.write_text(text[:start] + block + text[end:], encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="few repeats (a smoke run)")
@@ -48,11 +71,14 @@ def main() -> None:
     sections = [module.run(args.quick) for module in (bench_collection, bench_catalog, bench_validation, bench_cli)]
     page = HEADER.format(machine=machine, date=_timing.today(), threads=_timing.THREADS)
     page += "\n" + "\n".join(section.markdown() for section in sections)
+    block = readme_block(sections, machine, _timing.today())
     if args.quick and not args.write:
         print(page)
+        print(block)
     else:
         PAGE.write_text(page, encoding="utf-8")
-        print(f"wrote {PAGE}")
+        write_readme(block)
+        print(f"wrote {PAGE} and the performance table of {README}")
 
 
 if __name__ == "__main__":
