@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -27,6 +28,9 @@ _MISSING_TARGETS = ("error", "skip")
 #: Version of the ``{"format": ..., "losses": ...}`` extra state a collection keeps in its ``state_dict``.
 STATE_FORMAT = 1
 EXTRA_STATE = "_extra_state"
+# Per-load markers kept in the instance __dict__ while a state dict is loaded (see load_state_dict).
+_LOADING_STRICT = "_typed_losses_loading_strict"
+_LOAD_ISSUES = "_typed_losses_load_issues"
 
 
 class LossList(nn.ModuleList):
@@ -107,8 +111,10 @@ class LossCollection(nn.Module):
 
     Checkpoints: ``state_dict()`` carries the config as plain types (``{"format": 1, "losses": [...]}``
     under ``_extra_state``), so it loads with ``torch.load(weights_only=True)`` and
-    :meth:`from_state_dict` rebuilds the collection from it alone. Loading a state whose config differs
-    from this collection's raises :class:`~typed_losses.LossConfigError` listing the differences.
+    :meth:`from_state_dict` rebuilds the collection from it alone (the options above are not saved: pass
+    them again). Loading a state whose config differs from this collection's raises
+    :class:`~typed_losses.LossConfigError` listing the differences in a strict load, and warns with
+    ``strict=False``; a state without a config (saved by MMF's ``Losses``) loads as is.
 
     Example:
         >>> import torch
@@ -197,8 +203,20 @@ class LossCollection(nn.Module):
         self._targets: tuple[tuple[tuple[str, ...], ...], ...] = tuple(_required_targets(m) for m in modules)
 
     def _init_options(self, check_finite: bool, missing_targets: MissingTargets) -> None:
-        self.check_finite: bool = check_finite
+        self.check_finite = check_finite
         self.missing_targets = missing_targets
+
+    @property
+    def check_finite(self) -> bool:
+        """Whether ``forward`` raises :class:`~typed_losses.NonFiniteLossError` for NaN/inf terms (one sync)."""
+        return self._check_finite
+
+    @check_finite.setter
+    def check_finite(self, value: bool) -> None:
+        issues = _option_issues(value, "error")
+        if issues:
+            raise LossConfigError(issues)
+        self._check_finite: bool = value
 
     @property
     def missing_targets(self) -> MissingTargets:
@@ -271,6 +289,10 @@ class LossCollection(nn.Module):
         :class:`LossConfigError` when the state holds no collection config or the config is invalid.
         """
         key = prefix + EXTRA_STATE
+        if not isinstance(state_dict, Mapping):
+            raise LossConfigError(
+                [ConfigIssue("state_dict", f"expected a state dict (a mapping), found {type(state_dict).__name__}")]
+            )
         if key not in state_dict:
             raise LossConfigError(
                 [
@@ -300,18 +322,72 @@ class LossCollection(nn.Module):
         return {"format": STATE_FORMAT, "losses": self.to_config()}
 
     def set_extra_state(self, state: Any) -> None:
-        """Check that a loaded state was saved from a collection with this config."""
+        """Check that a loaded state was saved from a collection with this config.
+
+        A different config raises :class:`LossConfigError` in a strict ``load_state_dict`` of the collection
+        and warns in a ``strict=False`` one (e.g. fine-tuning with other losses than in pretraining). Loaded
+        as part of a larger module, where the strictness is not known here, it warns and reports the
+        ``_extra_state`` key as unexpected, so that only a strict load fails.
+        """
         losses = _config_of_state(state, EXTRA_STATE)
-        found = differences(self.to_config(), losses, f"{EXTRA_STATE}.losses")
-        if found:
-            raise LossConfigError(
-                ConfigIssue(
-                    d.path,
-                    f"this collection has {d.first}, the loaded state has {d.second}",
-                    hint="rebuild it with LossCollection.from_state_dict(state_dict)",
-                )
-                for d in found
+        issues = [
+            ConfigIssue(
+                d.path,
+                f"this collection has {d.first}, the loaded state has {d.second}",
+                hint="rebuild it with LossCollection.from_state_dict(state_dict)",
             )
+            for d in differences(self.to_config(), losses, f"{EXTRA_STATE}.losses")
+        ]
+        if not issues:
+            return
+        if _LOAD_ISSUES in self.__dict__:  # inside _load_from_state_dict, which knows more
+            self.__dict__[_LOAD_ISSUES] = issues
+            return
+        raise LossConfigError(issues)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
+        # _load_from_state_dict always receives strict=True from torch; remember the caller's choice.
+        self.__dict__[_LOADING_STRICT] = strict
+        try:
+            return super().load_state_dict(state_dict, strict, assign)
+        finally:
+            self.__dict__.pop(_LOADING_STRICT, None)
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        self.__dict__[_LOAD_ISSUES] = []
+        try:
+            super()._load_from_state_dict(
+                state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+            )
+            issues: list[ConfigIssue] = self.__dict__[_LOAD_ISSUES]
+        finally:
+            del self.__dict__[_LOAD_ISSUES]
+        key = prefix + EXTRA_STATE
+        # A state saved without the config (MMF's ``Losses``, a plain module) has nothing to check against.
+        if key in missing_keys:
+            missing_keys.remove(key)
+        if not issues:
+            return
+        strict_load = self.__dict__.get(_LOADING_STRICT)
+        if strict_load:
+            raise LossConfigError(issues)
+        warnings.warn(
+            "loading the state of a LossCollection saved with another config:\n"
+            + "\n".join(issue.format() for issue in issues),
+            UserWarning,
+            stacklevel=3,
+        )
+        if strict_load is None:
+            unexpected_keys.append(key)
 
     # -- introspection ------------------------------------------------------------------------------------
 
@@ -359,16 +435,23 @@ class LossCollection(nn.Module):
         terms: dict[str, Tensor] = {}
         total: Tensor | None = None
         for name, weight, loss in plan:
-            part = contribution(loss(sample_list, model_output), name, terms)
-            if part is None:
-                continue
+            value = loss(sample_list, model_output)
+            part: Tensor
+            if isinstance(value, Tensor):  # the common case, inline; several terms go through contribution()
+                terms[name] = value
+                part = value if value.dim() == 0 else value.mean()
+            else:
+                summed = contribution(value, name, terms)
+                if summed is None:
+                    continue
+                part = summed
             if weight is not None:
                 part = part * weight
             total = part if total is None else total + part
         if total is None:
             total = torch.zeros((), device=_device_of(model_output))
         output = LossOutput(terms, total, skipped)
-        if self.check_finite:
+        if self._check_finite:
             _raise_if_not_finite(output)
         return output
 
@@ -411,7 +494,7 @@ def _required_targets(module: Loss[Any]) -> tuple[tuple[str, ...], ...]:
         if isinstance(sub, Loss):
             for spec in type(sub).inputs:
                 if spec.source == "sample_list" and not spec.optional:
-                    paths[tuple(spec.key.split("."))] = None
+                    paths[spec._path] = None
     return tuple(paths)
 
 

@@ -31,7 +31,7 @@ import attrs
 import torch
 from torch import Tensor, nn
 
-from typed_losses.errors import LossInputError, LossShapeError
+from typed_losses.errors import LossInputError, LossShapeError, _rebuild_input_error
 
 __all__ = [
     "Batch",
@@ -166,17 +166,11 @@ def _compiling_error_class(kind: str) -> type[LossInputError]:
             return self._text  # Dynamo appends debugging hints to ``args``; keep the eager message
 
         def __reduce__(self) -> tuple[object, ...]:  # pickles as the plain user-facing class
-            return (_rebuild_error, (base, self._text, self.term, self.key, self.source, self.available))
+            return (_rebuild_input_error, (base, self._text, self.term, self.key, self.source, self.available))
 
     _RaisedWhileCompiling.__name__ = _RaisedWhileCompiling.__qualname__ = base.__name__
     _RaisedWhileCompiling.__module__ = base.__module__
     return _RaisedWhileCompiling
-
-
-def _rebuild_error(
-    cls: type[LossInputError], message: str, term: str, key: str, source: str, available: tuple[str, ...]
-) -> LossInputError:
-    return cls(message, term=term, key=key, source=source, available=available)
 
 
 def _raise_while_compiling(

@@ -103,6 +103,50 @@ def test_loading_a_state_with_another_config_is_an_error() -> None:
     ]
 
 
+def test_a_lenient_load_with_another_config_warns_and_loads_the_buffers() -> None:
+    state = trained().state_dict()
+    other = copy.deepcopy(CONFIG)
+    other[0]["params"]["label_smoothing"] = 0.2
+    collection = LossCollection.from_config(other)
+    with pytest.warns(UserWarning) as record:
+        result = collection.load_state_dict(state, strict=False)
+    assert (result.missing_keys, result.unexpected_keys) == ([], [])
+    (warning,) = record
+    assert str(warning.message) == (
+        "loading the state of a LossCollection saved with another config:\n"
+        "_extra_state.losses[0].params.label_smoothing: this collection has 0.2, the loaded state has 0.1 "
+        "(rebuild it with LossCollection.from_state_dict(state_dict))"
+    )
+    assert int(collection.losses[2].calls) == 3  # type: ignore[arg-type]
+
+
+def test_inside_a_larger_module_another_config_warns_and_fails_only_a_strict_load() -> None:
+    state = nn.ModuleDict({"loss": trained()}).state_dict()
+    other = copy.deepcopy(CONFIG)
+    other[2]["weight"] = 3
+    model = nn.ModuleDict({"loss": LossCollection.from_config(other)})
+    with pytest.warns(UserWarning, match=r"_extra_state.losses\[2\].weight: this collection has 3.0"):
+        result = model.load_state_dict(state, strict=False)
+    assert result.unexpected_keys == ["loss._extra_state"]
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="Unexpected key.*loss._extra_state"):
+        model.load_state_dict(state)
+
+
+def test_a_state_saved_without_the_config_loads_strictly() -> None:
+    # MMF's `Losses` and plain modules save no config: there is nothing to check it against.
+    collection = LossCollection.from_config(["mse", {"type": "cross_entropy", "params": {"weight": [1.0, 2.0]}}])
+    assert collection.load_state_dict({}, strict=True) is not None
+    with pytest.raises(RuntimeError, match="Unexpected key"):
+        collection.load_state_dict({"losses.0.stray": torch.zeros(())}, strict=True)
+
+
+@pytest.mark.parametrize("state", [None, [("_extra_state", {})], "losses"])
+def test_from_state_dict_of_a_non_mapping_is_a_config_error(state: object) -> None:
+    with pytest.raises(LossConfigError) as info:
+        LossCollection.from_state_dict(state)  # type: ignore[arg-type]
+    assert str(info.value) == f"state_dict: expected a state dict (a mapping), found {type(state).__name__}"
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -78,6 +78,10 @@ def test_bad_options_are_config_errors() -> None:
     collection = LossCollection([CrossEntropyParams()])
     with pytest.raises(LossConfigError):
         collection.missing_targets = "skipping"  # type: ignore[assignment]
+    with pytest.raises(LossConfigError, match="check_finite: expected True or False, found 1"):
+        collection.check_finite = 1  # type: ignore[assignment]
+    collection.check_finite = True
+    assert collection.check_finite is True
 
 
 def test_check_finite_names_every_non_finite_term() -> None:
