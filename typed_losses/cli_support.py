@@ -5,6 +5,7 @@ from __future__ import annotations
 from omegaconf import DictConfig, ListConfig
 from omegaconf.base import Container, Node
 
+from typed_losses.config.paths import node_at
 from typed_losses.errors import ConfigIssue, LossConfigError
 
 __all__ = ["LOSSES_KEY", "find_losses", "losses_node", "select"]
@@ -33,17 +34,7 @@ def find_losses(node: Node, key: str = LOSSES_KEY) -> list[Node]:
 
 def select(root: Container, dotted: str) -> Node | None:
     """The node at ``dotted`` (``model_config.vqa.losses``; list indices as numbers), unresolved."""
-    node: Node = root
-    for part in dotted.split("."):
-        child: object = None
-        if isinstance(node, DictConfig) and part in node:
-            child = node._get_node(part)
-        elif isinstance(node, ListConfig) and part.isdigit() and int(part) < len(node):
-            child = node._get_node(int(part))
-        if not isinstance(child, Node):
-            return None
-        node = child
-    return node
+    return node_at(root, dotted.split("."))
 
 
 def losses_node(root: Container, file: str | None) -> Node:

@@ -15,7 +15,7 @@ from typed_losses.config.convert import unstructure_params
 from typed_losses.config.diff import differences
 from typed_losses.config.entries import DEFAULT_LABEL, CheckedTerm, check_losses
 from typed_losses.errors import ConfigIssue, LossConfigError, NonFiniteLossError
-from typed_losses.loss import Batch, Loss
+from typed_losses.loss import Batch, Loss, find
 from typed_losses.output import LossOutput, contribution
 from typed_losses.registry import REGISTRY, LossSpec, Registry
 from typed_losses.term import Term
@@ -462,7 +462,7 @@ class LossCollection(nn.Module):
         kept = []
         skipped = []
         for entry, targets in zip(self._plan, self._targets, strict=True):
-            if all(_has(sample_list, path) for path in targets):
+            if all(find(sample_list, path) is not None for path in targets):
                 kept.append(entry)
             else:
                 skipped.append(entry[0])
@@ -496,15 +496,6 @@ def _required_targets(module: Loss[Any]) -> tuple[tuple[str, ...], ...]:
                 if spec.source == "sample_list" and not spec.optional:
                     paths[spec._path] = None
     return tuple(paths)
-
-
-def _has(batch: Batch, path: tuple[str, ...]) -> bool:
-    value: Any = batch
-    for part in path:
-        if not isinstance(value, Mapping) or part not in value:
-            return False
-        value = value[part]
-    return value is not None
 
 
 def _device_of(batch: Batch) -> torch.device | None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import warnings
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
@@ -35,6 +34,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from typed_losses.collection import LossCollection
 from typed_losses.config.entries import DEFAULT_LABEL
+from typed_losses.config.paths import node_at
 from typed_losses.config.yaml import path_of
 from typed_losses.errors import ConfigIssue, LossConfigError
 from typed_losses.registry import REGISTRY, Registry
@@ -131,23 +131,9 @@ def _plain_copy(node: Node) -> Node:
     path, root = path_of(node)
     copy = OmegaConf.create(OmegaConf.to_container(root, resolve=False))
     assert isinstance(copy, Node)
-    found = _select(copy, path)
+    found = node_at(copy, path)
     assert found is not None
     return found
-
-
-def _select(node: Node, path: Sequence[str | int]) -> Node | None:
-    """The node at ``path`` below ``node`` (keys as given, list indices as ints or digits), unresolved."""
-    for part in path:
-        child: object = None
-        if isinstance(node, DictConfig) and part in node.keys():
-            child = node._get_node(part)
-        elif isinstance(node, ListConfig) and str(part).isdigit() and int(part) < len(node):
-            child = node._get_node(int(part))
-        if not isinstance(child, Node):
-            return None
-        node = child
-    return node
 
 
 def losses_from_hydra(
@@ -167,7 +153,7 @@ def losses_from_hydra(
         if not isinstance(cfg, Container):
             found = type(cfg).__name__
             raise LossConfigError([ConfigIssue(key, f"expected a composed config (OmegaConf), found {found}")])
-        node = _select(cfg, key.split("."))
+        node = node_at(cfg, key.split("."))
         if node is None:
             raise LossConfigError([ConfigIssue(key, "no such key in the composed config")])
         if node._is_missing():

@@ -242,16 +242,12 @@ class Loss(nn.Module, Generic[P]):
 
     def read_optional(self, spec: Input, sample_list: Batch, model_output: Batch) -> Tensor | None:
         """Read an optional tensor input: ``None`` when the key is absent."""
-        mapping: Any = sample_list if spec.source == "sample_list" else model_output
-        for part in spec._path:
-            if not isinstance(mapping, Mapping) or part not in mapping:
-                return None
-            mapping = mapping[part]
-        if mapping is None:
+        value = find(sample_list if spec.source == "sample_list" else model_output, spec._path)
+        if value is None:
             return None
         if spec.tensor:
-            self._check_tensor(spec, mapping)
-        return mapping  # type: ignore[no-any-return]
+            self._check_tensor(spec, value)
+        return value  # type: ignore[no-any-return]
 
     def read_value(self, spec: Input, sample_list: Batch, model_output: Batch) -> Any:
         """Read a required input that is not a tensor (e.g. a list of tensors)."""
@@ -321,6 +317,16 @@ class Loss(nn.Module, Generic[P]):
             second.key,
             second.source,
         )
+
+
+def find(batch: object, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in nested mappings, or ``None`` when a step is absent (or the value is None)."""
+    value: Any = batch
+    for part in path:
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
 
 
 def params_class_of(cls: type) -> type[attrs.AttrsInstance] | None:
