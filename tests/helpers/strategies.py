@@ -14,7 +14,11 @@ from typed_losses.introspect import bounds_of, options_of
 from typed_losses.term import is_term_type
 
 
-def _floats(field: attrs.Attribute[Any]) -> st.SearchStrategy[float]:
+Interval = tuple[float | None, bool, float | None, bool]
+
+
+def interval_of(field: attrs.Attribute[Any]) -> Interval:
+    """``(low, low_is_open, high, high_is_open)`` from ``field``'s numeric validators (``None``: unbounded)."""
     low = high = None
     exclude_low = exclude_high = False
     for bound in bounds_of(field):
@@ -22,6 +26,12 @@ def _floats(field: attrs.Attribute[Any]) -> st.SearchStrategy[float]:
             low, exclude_low = bound.value, bound.op == ">"
         else:
             high, exclude_high = bound.value, bound.op == "<"
+    return low, exclude_low, high, exclude_high
+
+
+def bounded_floats(field: attrs.Attribute[Any]) -> st.SearchStrategy[float]:
+    """Finite floats that ``field``'s bounds accept (within +-1e6 where it is unbounded)."""
+    low, exclude_low, high, exclude_high = interval_of(field)
     return st.floats(
         min_value=low if low is not None else -1e6,
         max_value=high if high is not None else 1e6,
@@ -46,7 +56,7 @@ def _for_type(tp: Any, field: attrs.Attribute[Any]) -> st.SearchStrategy[Any]:
     if tp is int:
         return st.integers(min_value=-1000, max_value=1000)
     if tp is float:
-        return _floats(field)
+        return bounded_floats(field)
     if tp is str:
         return st.text(min_size=1, max_size=8)
     item = sequence_item(tp)

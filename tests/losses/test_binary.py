@@ -8,7 +8,6 @@ the MMF reference (``S``, ``T`` below), printed by MMF's unmodified ``losses.py`
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import pytest
@@ -97,10 +96,6 @@ def mmf_m4c(scores: Tensor, targets: Tensor, mask: Tensor) -> float:
 def mmf_attention_supervision(attention: Tensor, supervision: Tensor) -> float:
     pairs = zip(attention.flatten().tolist(), supervision.float().flatten().tolist(), strict=True)
     return sum(_bce_prob(p, w, weight=w) for p, w in pairs) / attention.numel() * supervision.size(1)
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(functional).failed == 0
 
 
 # -- logit_bce -------------------------------------------------------------------------------------------

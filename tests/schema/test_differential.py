@@ -33,6 +33,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import DictConfig, OmegaConf
 
+from helpers.strategies import bounded_floats, interval_of
 from typed_losses import REGISTRY, LossConfigError, check_losses
 from typed_losses.cli_support import find_losses
 from typed_losses.config.convert import converter
@@ -87,28 +88,12 @@ def has_required(spec: LossSpec) -> bool:
 
 
 def _bounded_number(draw: st.DrawFn, field: attrs.Attribute[Any], integer: bool) -> float | int:
-    lo: float | None = None
-    hi: float | None = None
-    lo_open = hi_open = False
-    for b in bounds_of(field):
-        if b.op in (">=", ">"):
-            lo, lo_open = b.value, b.op == ">"
-        else:
-            hi, hi_open = b.value, b.op == "<"
+    lo, lo_open, hi, hi_open = interval_of(field)
     if integer:
         ilo = None if lo is None else math.floor(lo) + 1 if lo_open or lo != math.floor(lo) else int(lo)
         ihi = None if hi is None else math.ceil(hi) - 1 if hi_open or hi != math.ceil(hi) else int(hi)
         return draw(st.integers(min_value=ilo if ilo is not None else -200, max_value=ihi if ihi is not None else 200))
-    value = draw(
-        st.floats(
-            min_value=lo if lo is not None else -1e6,
-            max_value=hi if hi is not None else 1e6,
-            exclude_min=lo_open,
-            exclude_max=hi_open,
-            allow_nan=False,
-            allow_infinity=False,
-        )
-    )
+    value = draw(bounded_floats(field))
     return int(value) if draw(st.booleans()) and value == int(value) and abs(value) < 1e6 else value
 
 
