@@ -2,14 +2,16 @@
 
 Every comparison runs its variants in one process, interleaved: each repeat times every variant once
 (``number`` calls in a row, after ``warmup`` untimed calls), rotating which variant goes first, so drift in
-clock speed or cache state hits all variants alike. The reported time of a variant is the median over
-repeats of the per-call time; ratios are medians divided by the reference's median.
+clock speed or cache state hits all variants alike. Garbage collection is off while timing (as in
+``timeit``). The reported time of a variant is the median over repeats of the per-call time; a ratio is the
+median over repeats of the two variants' times in the same repeat (paired, so drift between repeats cancels).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import os
 import platform
 import statistics
@@ -21,6 +23,7 @@ import torch
 __all__ = [
     "THREADS",
     "Section",
+    "Timings",
     "compare",
     "fmt_ms",
     "fmt_ratio",
@@ -68,29 +71,53 @@ def today() -> str:
     return datetime.date.today().isoformat()
 
 
+class Timings(dict[str, float]):
+    """Median seconds per call of each variant (a dict), plus :meth:`ratio` from the paired samples."""
+
+    def __init__(self, samples: Mapping[str, Sequence[float]]) -> None:
+        super().__init__({name: statistics.median(values) for name, values in samples.items()})
+        self.samples = {name: list(values) for name, values in samples.items()}
+
+    def ratio(self, name: str, reference: str) -> float:
+        """Median over repeats of ``name``'s time over ``reference``'s time *in the same repeat*.
+
+        Both were timed back to back, so a repeat's ratio is free of the drift between repeats (clock
+        speed, other tenants of the host) that the ratio of the two medians still carries.
+        """
+        pairs = zip(self.samples[name], self.samples[reference], strict=True)
+        return statistics.median(ours / ref for ours, ref in pairs)
+
+
 def compare(
     variants: Mapping[str, Callable[[], object]],
     *,
     repeats: int,
     number: int,
     warmup: int = 3,
-) -> dict[str, float]:
-    """Median seconds per call of each variant, measured interleaved (see the module docstring)."""
+) -> Timings:
+    """Time every variant, interleaved (see the module docstring); garbage collection is off while timing."""
     names = list(variants)
     for name in names:
         for _ in range(warmup):
             variants[name]()
     samples: dict[str, list[float]] = {name: [] for name in names}
     clock = time.perf_counter
-    for r in range(repeats):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
-            fn = variants[name]
-            start = clock()
-            for _ in range(number):
-                fn()
-            samples[name].append((clock() - start) / number)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    gc_was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()  # as timeit does: a collection would land on whichever variant happens to allocate then
+    try:
+        for r in range(repeats):
+            order = names[r % len(names) :] + names[: r % len(names)]
+            for name in order:
+                fn = variants[name]
+                start = clock()
+                for _ in range(number):
+                    fn()
+                samples[name].append((clock() - start) / number)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return Timings(samples)
 
 
 def fmt_ms(seconds: float) -> str:

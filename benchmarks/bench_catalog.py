@@ -236,7 +236,7 @@ def run(quick: bool) -> Section:
 
         times = compare({"hand": hand, "typed_losses": ours}, repeats=3 if quick else 21, number=1 if quick else 3,
                         warmup=1 if quick else 3)
-        ratio = times["typed_losses"] / times["hand"]
+        ratio = times.ratio("typed_losses", "hand")
         ratios.append(ratio)
         rows.append([f"`{name}`", size, fmt_ms(times["hand"]), fmt_ms(times["typed_losses"]), fmt_ratio(ratio, TARGET)])
         print(f"{name:32s} hand {fmt_ms(times['hand']):>10s}  typed_losses {fmt_ms(times['typed_losses']):>10s}  {ratio:.3f}x")

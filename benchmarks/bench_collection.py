@@ -59,7 +59,7 @@ def run(quick: bool) -> Section:
         small = batch * classes < 10_000
         number = (200 if small else 8) if not quick else (20 if small else 1)
         times = compare({"hand": hand, "typed_losses": ours}, repeats=5 if quick else 41, number=number)
-        ratio = times["typed_losses"] / times["hand"]
+        ratio = times.ratio("typed_losses", "hand")
         overhead = times["typed_losses"] - times["hand"]
         rows.append(
             [f"{label} (B={batch}, C={classes})", fmt_ms(times["hand"]), fmt_ms(times["typed_losses"]),

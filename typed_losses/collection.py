@@ -445,9 +445,12 @@ class LossCollection(nn.Module):
                 if summed is None:
                     continue
                 part = summed
-            if weight is not None:
-                part = part * weight
-            total = part if total is None else total + part
+            if total is None:
+                total = part if weight is None else part * weight
+            elif weight is None:
+                total = total + part
+            else:  # one fused op (and one Python scalar, no tensor wrapping it) for total + weight * part
+                total = torch.add(total, part, alpha=weight)
         if total is None:
             total = torch.zeros((), device=_device_of(model_output))
         output = LossOutput(terms, total, skipped)

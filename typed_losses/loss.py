@@ -83,10 +83,40 @@ class Input:
     tensor: bool = True
     doc: str = ""
     _path: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
+    # Precomputed for Loss.read, which runs every step: whether it reads sample_list, whether the key has
+    # one part, and the dtype check as a code (0 any, 1 float, 2 integer, 3 bool).
+    _from_sample: bool = attrs.field(init=False, repr=False, eq=False)
+    _flat: bool = attrs.field(init=False, repr=False, eq=False)
+    _dtype_code: int = attrs.field(init=False, repr=False, eq=False)
 
     @_path.default
     def _split_key(self) -> tuple[str, ...]:
         return tuple(self.key.split("."))
+
+    @_from_sample.default
+    def _reads_sample_list(self) -> bool:
+        return self.source == "sample_list"
+
+    @_flat.default
+    def _has_one_part(self) -> bool:
+        return len(self._path) == 1
+
+    @_dtype_code.default
+    def _code_of_dtype(self) -> int:
+        return ("any", "float", "integer", "bool").index(self.dtype)
+
+    def accepts(self, value: Tensor) -> bool:
+        """Whether the tensor ``value`` has an accepted rank and dtype (the fast check of every read)."""
+        if self.ranks and value.dim() not in self.ranks:
+            return False
+        code = self._dtype_code
+        if code == 0:
+            return True
+        if code == 1:
+            return value.is_floating_point()
+        if code == 2:
+            return not (value.is_floating_point() or value.is_complex() or value.dtype == torch.bool)
+        return value.dtype == torch.bool
 
     def describe(self) -> str:
         """A short human description, e.g. ``model_output["scores"]: float tensor of rank 2``."""
@@ -235,8 +265,14 @@ class Loss(nn.Module, Generic[P]):
 
     def read(self, spec: Input, sample_list: Batch, model_output: Batch) -> Tensor:
         """Read a required tensor input, raising :class:`LossInputError` naming what is missing."""
-        value = self._lookup(spec, sample_list, model_output)
-        if spec.tensor:
+        if spec._flat:  # the common case, inline: one subscript, one check
+            try:
+                value = (sample_list if spec._from_sample else model_output)[spec.key]
+            except (KeyError, TypeError, AttributeError):
+                value = self._lookup(spec, sample_list, model_output)  # raises, naming what is there
+        else:
+            value = self._lookup(spec, sample_list, model_output)
+        if spec.tensor and not (isinstance(value, Tensor) and spec.accepts(value)):
             self._check_tensor(spec, value)
         return value  # type: ignore[no-any-return]
 

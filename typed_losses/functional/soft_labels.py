@@ -11,6 +11,7 @@ from torch import Tensor
 __all__ = [
     "SOFT_LABEL_EPS",
     "class_index",
+    "kl_div_pointwise",
     "kl_div_rows",
     "label_smoothing_cross_entropy",
     "normalize_rows",
@@ -29,6 +30,17 @@ SOFT_LABEL_EPS = torch.finfo(torch.float32).eps
 Reduction = Literal["mean", "sum"]
 
 
+def kl_div_pointwise(log_x: Tensor, y: Tensor) -> Tensor:
+    r"""Elementwise KL terms :math:`y (\log y - \log x)` with :math:`0 \log 0 = 0` (MMF's ``kl_div`` before its row sum).
+
+    >>> import torch
+    >>> kl_div_pointwise(torch.log(torch.tensor([[0.5, 0.5]])), torch.tensor([[1.0, 0.0]])).tolist()
+    [[0.6931471824645996, 0.0]]
+    """
+    log_y = torch.log(torch.where(y == 0, 1.0, y))
+    return y * (log_y - log_x)
+
+
 def kl_div_rows(log_x: Tensor, y: Tensor) -> Tensor:
     r"""Per-row KL divergence :math:`\sum_j y_j (\log y_j - \log x_j)` with :math:`0 \log 0 = 0`, shape ``B x 1``.
 
@@ -36,8 +48,7 @@ def kl_div_rows(log_x: Tensor, y: Tensor) -> Tensor:
     >>> kl_div_rows(torch.log(torch.tensor([[0.5, 0.5]])), torch.tensor([[1.0, 0.0]])).shape
     torch.Size([1, 1])
     """
-    log_y = torch.log(torch.where(y == 0, 1.0, y))
-    return torch.sum(y * (log_y - log_x), dim=1, keepdim=True)
+    return torch.sum(kl_div_pointwise(log_x, y), dim=1, keepdim=True)
 
 
 def normalize_rows(targets: Tensor) -> tuple[Tensor, Tensor]:
@@ -64,8 +75,9 @@ def softmax_kldiv(scores: Tensor, targets: Tensor) -> Tensor:
     0.693147
     """
     normalized, _ = normalize_rows(targets)
-    kl = kl_div_rows(F.log_softmax(scores, dim=1), normalized)
-    return torch.sum(kl) / kl.size(0)
+    # One sum over all elements where MMF sums each row, then the rows: equal up to float rounding, and one
+    # reduction (plus its backward) fewer per step.
+    return torch.sum(kl_div_pointwise(F.log_softmax(scores, dim=1), normalized)) / scores.size(0)
 
 
 def weighted_softmax(scores: Tensor, targets: Tensor) -> Tensor:

@@ -26,5 +26,6 @@ def read_same_shape(
     """
     a = loss.read(first, sample_list, model_output)
     b = loss.read(second, sample_list, model_output)
-    loss.check_same_shape(first, a, second, b)
+    if a.shape != b.shape:
+        raise loss.shape_mismatch(first, a, second, b, "must have the same shape")
     return a, b
