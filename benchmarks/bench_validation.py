@@ -1,8 +1,8 @@
 """Config validation time for 1, 10, 100 and 1000 ``losses`` entries.
 
-Two paths: ``check_losses`` on plain data (a list of dicts, as from Python or an already-loaded config),
-and ``load_yaml_text`` + ``LossCollection.from_config`` on yaml text (positions kept for error messages,
-modules built): what ``typed-losses validate`` and a training script do. The entries cycle through
+Three inputs: ``check_losses`` on plain Python data (a list of dicts), on the same entries as a config
+loaded with ``load_yaml_text`` (OmegaConf nodes with positions, as MMF and Hydra hand them over), and end to
+end: ``load_yaml_text`` + ``LossCollection.from_config`` on yaml text (parsed, checked, modules built). The entries cycle through
 losses with and without params and weights, each with a distinct name. Target: 1000 entries < 0.5 s.
 Run: ``python benchmarks/bench_validation.py [--quick]``.
 """
@@ -56,12 +56,14 @@ def run(quick: bool) -> Section:
         repeats = (1 if n >= 100 else 3) if quick else (5 if n >= 1000 else 11)
         number = 1 if n >= 100 else (3 if quick else 20)
         times = compare({"loaded": checked, "plain": plain, "yaml": from_yaml}, repeats=repeats, number=number, warmup=1)
-        verdict = "ok" if times["loaded"] < TARGET_S else f"MISSED (target < {TARGET_S} s)"
+        worst = max(times["loaded"], times["plain"])
+        verdict = "ok" if worst < TARGET_S else f"MISSED (target < {TARGET_S} s)"
         rows.append([str(n), fmt_ms(times["loaded"]), fmt_ms(times["plain"]), fmt_ms(times["yaml"]), verdict if n == 1000 else ""])
         print(f"{n:5d} entries: loaded {fmt_ms(times['loaded'])}, plain {fmt_ms(times['plain'])}, "
               f"yaml + from_config {fmt_ms(times['yaml'])}")
         if n == 1000:
             summary = [
+                ["check 1000 `losses` entries of plain Python data", fmt_ms(times["plain"]), f"< {TARGET_S} s"],
                 ["check 1000 `losses` entries of a loaded config", fmt_ms(times["loaded"]), f"< {TARGET_S} s"],
                 ["parse, check and build 1000 entries from yaml text", fmt_ms(times["yaml"]), "-"],
             ]
@@ -72,10 +74,10 @@ def run(quick: bool) -> Section:
     )
     intro = (
         "Checking a `losses` list of N entries (`benchmarks/bench_validation.py`): `check_losses` on a config "
-        "already loaded with `load_yaml_text` (the validation itself), on the same entries as plain Python data "
-        "(which first turns them into an OmegaConf container), and end to end: yaml text parsed with positions, "
-        "checked and built into a `LossCollection`. Turning plain data into OmegaConf nodes (about 0.1 ms a "
-        "node, 6 nodes an entry here) is most of the two last columns. "
+        "already loaded with `load_yaml_text` (OmegaConf nodes, as MMF and Hydra pass them), on the same entries "
+        "as plain Python data (valid entries are accepted without building OmegaConf nodes), and end to end: "
+        "yaml text parsed with positions into OmegaConf, checked and built into a `LossCollection`. Building the "
+        "OmegaConf nodes (about 0.1 ms a node, 6 nodes an entry here) is most of the last column. "
         f"Target: 1000 entries < {TARGET_S} s."
     )
     return Section("Config validation", intro, table, summary)

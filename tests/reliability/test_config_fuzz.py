@@ -4,7 +4,9 @@ Valid entries are generated for every registered loss from its params fields (ty
 :func:`typed_losses.introspect.params_info` via ``helpers.strategies``). Mutations: an unknown entry key,
 a misspelled loss name, an unknown params key, a wrong scalar type, an out-of-range value, a wrong
 container, a missing required field, a bad weight. k mutated entries must produce issues at each of those
-k entries, none at the untouched ones, and nothing but :class:`LossConfigError` may escape.
+k entries, none at the untouched ones, and nothing but :class:`LossConfigError` may escape. Plain Python data
+takes a fast path (``typed_losses.config.plain``): on every generated config, valid, mutated or junk, it must
+give exactly what the same data as an OmegaConf container gives.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from typed_losses import REGISTRY, LossCollection, LossConfigError, load_yaml_text, unstructure_params
+from omegaconf import OmegaConf
+
+from typed_losses import REGISTRY, LossCollection, LossConfigError, check_losses, load_yaml_text, unstructure_params
 from typed_losses.config.entries import ENTRY_KEYS
 from typed_losses.introspect import ParamInfo, params_info
 from helpers.strategies import params_instances, supported
@@ -232,3 +236,48 @@ def test_junk_raises_only_loss_config_error_and_accepts_nothing_unknown(config: 
     for entry in entries:
         _assert_accepted_entry(entry)
     assert len(collection) == len(entries)
+
+
+# -- the plain-data fast path agrees with the OmegaConf path -------------------------------------------------
+
+
+def _outcome(config: object) -> object:
+    """What checking ``config`` gives: the checked terms, or the issues as plain tuples."""
+    try:
+        terms = check_losses(config)
+    except LossConfigError as exc:
+        return [(i.path, i.message, i.hint) for i in exc.issues]
+    return [(t.name, t.weight, t.spec.name, t.params, t.path) for t in terms]
+
+
+def _assert_paths_agree(config: object) -> None:
+    try:
+        as_node = OmegaConf.create(config)  # type: ignore[call-overload]
+    except Exception:  # not representable in OmegaConf: nothing to compare against
+        return
+    assert _outcome(config) == _outcome(as_node)
+
+
+@FUZZ
+@given(data=st.data(), size=st.integers(min_value=1, max_value=4))
+def test_plain_data_and_omegaconf_agree_on_valid_configs(data: st.DataObject, size: int) -> None:
+    config = _entries(data.draw, size)
+    outcome = _outcome(config)
+    assert isinstance(outcome, list) and len(outcome) == size and all(len(t) == 5 for t in outcome)
+    _assert_paths_agree(config)
+    _assert_paths_agree({f"term{i}": {k: v for k, v in e.items() if k != "name"} for i, e in enumerate(config)})
+
+
+@FUZZ
+@given(data=st.data(), size=st.integers(min_value=1, max_value=4))
+def test_plain_data_and_omegaconf_agree_on_mistakes(data: st.DataObject, size: int) -> None:
+    config = _entries(data.draw, size)
+    for index in data.draw(st.sets(st.integers(min_value=0, max_value=size - 1), min_size=1)):
+        config[index], _, _ = data.draw(mutate(config[index]))
+    _assert_paths_agree(config)
+
+
+@settings(max_examples=SCALE * 3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(config=st.lists(_ENTRY | _NAMES | _JUNK, min_size=1, max_size=3) | st.dictionaries(_KEYS, _ENTRY | _JUNK, max_size=3))
+def test_plain_data_and_omegaconf_agree_on_junk(config: object) -> None:
+    _assert_paths_agree(config)

@@ -16,9 +16,11 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.base import Container, Node
 from omegaconf.errors import OmegaConfBaseException
 
+from typed_losses.config.checked import ENTRY_KEYS, CheckedTerm
 from typed_losses.config.convert import found
 from typed_losses.config.locate import Locator, render_path
 from typed_losses.config.params import check_params
+from typed_losses.config.plain import fast_entry, is_plain_losses, needs_document
 from typed_losses.config.yaml import Key, source_map_of
 from typed_losses.errors import LossConfigError
 from typed_losses.registry import REGISTRY, LossSpec, Registry, suggest
@@ -26,22 +28,7 @@ from typed_losses.term import Term
 
 __all__ = ["ENTRY_KEYS", "CheckedTerm", "check_losses", "check_params_data"]
 
-ENTRY_KEYS = ("type", "params", "weight", "name")
 DEFAULT_LABEL = "losses"
-
-
-@attrs.frozen
-class CheckedTerm:
-    """One checked entry: its term name, weight, registered loss and params instance."""
-
-    name: str
-    weight: float
-    spec: LossSpec
-    params: attrs.AttrsInstance
-    path: str
-
-    def to_term(self) -> Term[Any]:
-        return Term(self.params, weight=self.weight, name=self.name, loss=self.spec.loss_class)
 
 
 def _as_node(cfg: object, loc_label: str) -> tuple[Node | None, Locator]:
@@ -81,10 +68,16 @@ def check_losses(
         losses[0].params.label_smothing: unknown param 'label_smothing' for CrossEntropyParams (did you mean 'label_smoothing'?)
         losses[1]: unknown loss 'logit_bcee' (did you mean 'logit_bce'?)
     """
-    node, loc = _as_node(cfg, label)
     terms: list[CheckedTerm] = []
-    if node is not None:
-        terms = _Checker(registry, loc).entries(node, ()) or []
+    if is_plain_losses(cfg) and not needs_document(cfg):
+        # Plain data: valid entries are accepted without OmegaConf nodes (see typed_losses.config.plain);
+        # only the others become nodes, one entry at a time.
+        loc = Locator(label)
+        terms = _Checker(registry, loc).entries(cfg, ()) or []
+    else:
+        node, loc = _as_node(cfg, label)
+        if node is not None:
+            terms = _Checker(registry, loc).entries(node, ()) or []
     if loc.issues:
         raise LossConfigError(loc.issues)
     return terms
@@ -122,10 +115,17 @@ def _value(node: Node) -> Any:
     return value
 
 
-def _intended_name(node: Node, term_name: str | None) -> str | None:
+def _intended_name(node: object, term_name: str | None) -> str | None:
     """The term name an entry asks for, read without resolving anything (``None`` when unclear)."""
     if term_name is not None:
         return term_name
+    if not isinstance(node, Node):  # plain data (no interpolations: see check_losses)
+        if isinstance(node, dict):
+            for key in ("name", "type"):
+                if isinstance(node.get(key), str):
+                    return str(node[key])
+            return None
+        return node if isinstance(node, str) else None
     if isinstance(node, DictConfig):
         for key in ("name", "type"):
             child = node._get_node(key) if key in node else None
@@ -150,17 +150,23 @@ class _Checker:
         terms = _Checker(self.registry, loc).entries(node, rel, unique_names=False)
         return None if terms is None else tuple(t.to_term() for t in terms)
 
-    def entries(self, node: Node, rel: tuple[Key, ...], *, unique_names: bool = True) -> list[CheckedTerm] | None:
+    def entries(
+        self, node: Node | list[Any] | tuple[Any, ...] | dict[str, Any], rel: tuple[Key, ...], *, unique_names: bool = True
+    ) -> list[CheckedTerm] | None:
+        """Check a list or mapping of entries: OmegaConf nodes, or plain data (see :func:`check_losses`)."""
         before = len(self.loc.issues)
         checked: list[CheckedTerm] = []
-        if isinstance(node, ListConfig):
-            items: list[tuple[Key, Node, str | None]] = []
+        items: list[tuple[Key, object, str | None]] = []
+        if isinstance(node, (list, tuple)):
+            items = [(i, child, None) for i, child in enumerate(node)]
+        elif isinstance(node, dict):
+            items = [(key, child, key) for key, child in node.items()]
+        elif isinstance(node, ListConfig):
             for i in range(len(node)):
                 child = node._get_node(i)
                 assert isinstance(child, Node)
                 items.append((i, child, None))
         elif isinstance(node, DictConfig):
-            items = []
             for key in node.keys():
                 child = node._get_node(key)
                 assert isinstance(child, Node)
@@ -176,10 +182,10 @@ class _Checker:
             self.loc.add(rel, "no losses configured: the list is empty")
             return None
         first_seen: dict[str, str] = {}
-        for key, child, term_name in items:
+        for key, value, term_name in items:
             where = (*rel, key)
-            term = self.entry(child, where, term_name)
-            intended = term.name if term is not None else _intended_name(child, term_name)
+            term = self.entry(value, where, term_name)
+            intended = term.name if term is not None else _intended_name(value, term_name)
             if unique_names and intended is not None and intended in first_seen:
                 self.loc.add(
                     where,
@@ -193,8 +199,21 @@ class _Checker:
                 checked.append(term)
         return checked if len(self.loc.issues) == before else None
 
-    def entry(self, node: Node, rel: tuple[Key, ...], term_name: str | None) -> CheckedTerm | None:
+    def entry(self, value: object, rel: tuple[Key, ...], term_name: str | None) -> CheckedTerm | None:
         path = self.loc.child(rel).label
+        if isinstance(value, Node):
+            node = value
+        else:  # plain data: accepted as is when plainly valid, else checked as a node like any other
+            fast = fast_entry(value, path, term_name, self.registry)
+            if fast is not None:
+                return fast
+            try:
+                child = OmegaConf.create([value])._get_node(0)
+            except Exception as exc:
+                self.loc.add(rel, f"expected a loss name or a mapping with `type`, found {found(value)}: {exc}")
+                return None
+            assert isinstance(child, Node)
+            node = child
         if isinstance(node, ListConfig):
             self.loc.add(rel, "expected a loss name or a mapping with `type`, found a list")
             return None

@@ -30,7 +30,7 @@ from typed_losses.config.types import (
 from typed_losses.config.yaml import Key
 from typed_losses.registry import suggest
 
-__all__ = ["NestedEntries", "check_params"]
+__all__ = ["NestedEntries", "check_params", "passes_unchanged"]
 
 #: How nested loss entries (a field typed ``Sequence[Term]``) are checked; supplied by the entries layer.
 NestedEntries = Callable[[Node, Locator, tuple[Key, ...]], tuple[Any, ...] | None]
@@ -76,7 +76,7 @@ def _attached_mirror(cls: type, entry_node: Container | None) -> DictConfig:
 _EXACT: dict[Any, tuple[type, ...]] = {float: (float, int), int: (int,), bool: (bool,), str: (str,)}
 
 
-def _passes_unchanged(raw: object, tp: Any) -> bool:
+def passes_unchanged(raw: object, tp: Any) -> bool:
     """Whether OmegaConf would keep ``raw`` exactly as it is for a field of type ``tp``.
 
     True for a plain scalar (no interpolation) that already has the field's type, or any plain scalar
@@ -167,7 +167,7 @@ def check_params(
                 provided[key] = terms
             continue
         raw = _raw(node)
-        if _passes_unchanged(raw, field.type):
+        if passes_unchanged(raw, field.type):
             provided[key] = raw
             continue
         if typed is None:

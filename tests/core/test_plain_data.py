@@ -1,0 +1,136 @@
+"""Checking plain Python data: valid entries never become OmegaConf nodes, the others do, one at a time.
+
+The agreement of both paths on generated configs is a property in ``tests/reliability/test_config_fuzz.py``;
+these tests pin down which path runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from omegaconf import OmegaConf
+
+from typed_losses import LossCollection, LossConfigError, check_losses
+from typed_losses.config.plain import needs_document
+from typed_losses.losses import CrossEntropyParams, MultiParams
+
+VALID: list[Any] = [
+    "logit_bce",
+    {"type": "cross_entropy", "weight": 0.5, "params": {"label_smoothing": 0.1, "reduction": "mean"}},
+    {"type": "bce_kl", "name": "bce_kl_terms", "params": {"weight_softmax": 2}},
+    {"type": "multi", "name": "both", "params": [{"type": "mse", "weight": 0.3}, "cos_emb_loss"]},
+    {"type": "mse", "params": None, "weight": 2},
+]
+
+
+class CountingOmegaConf:
+    """Stands in for ``OmegaConf`` in ``typed_losses.config.entries``, counting ``create`` calls made there."""
+
+    def __init__(self) -> None:
+        self.calls: list[object] = []
+
+    def create(self, obj: Any = None, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(obj)
+        return OmegaConf.create(obj, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(OmegaConf, name)
+
+
+@pytest.fixture
+def create(monkeypatch: pytest.MonkeyPatch) -> CountingOmegaConf:
+    counting = CountingOmegaConf()
+    monkeypatch.setattr("typed_losses.config.entries.OmegaConf", counting)
+    return counting
+
+
+def test_valid_plain_entries_never_become_nodes(create: CountingOmegaConf) -> None:
+    terms = check_losses(VALID)
+    assert create.calls == []
+    assert [(t.name, t.weight, t.path) for t in terms] == [
+        ("logit_bce", 1.0, "losses[0]"),
+        ("cross_entropy", 0.5, "losses[1]"),
+        ("bce_kl_terms", 1.0, "losses[2]"),
+        ("both", 1.0, "losses[3]"),
+        ("mse", 2.0, "losses[4]"),
+    ]
+    assert terms[1].params == CrossEntropyParams(label_smoothing=0.1)
+    assert isinstance(terms[2].params.weight_softmax, float)  # type: ignore[attr-defined]
+    multi = terms[3].params
+    assert isinstance(multi, MultiParams)
+    assert [(t.name, t.weight) for t in multi.losses] == [("mse", 0.3), ("cos_emb_loss", 1.0)]
+    # the same result as through OmegaConf
+    assert [(t.name, t.weight, t.params, t.path) for t in check_losses(OmegaConf.create(VALID))] == [
+        (t.name, t.weight, t.params, t.path) for t in terms
+    ]
+
+
+def test_the_mapping_form_is_plain_too(create: CountingOmegaConf) -> None:
+    terms = check_losses({"vqa": {"type": "logit_bce"}, "itm": "cross_entropy"}, label="model.losses")
+    assert create.calls == []
+    assert [(t.name, t.spec.name, t.path) for t in terms] == [
+        ("vqa", "logit_bce", "model.losses.vqa"),
+        ("itm", "cross_entropy", "model.losses.itm"),
+    ]
+
+
+def test_only_the_entries_with_problems_become_nodes(create: CountingOmegaConf) -> None:
+    config = [*VALID, {"type": "cross_entropy", "name": "ce", "params": {"label_smothing": 0.1}}, {"type": "mse", "name": "m", "weight": -1}]
+    with pytest.raises(LossConfigError) as info:
+        check_losses(config)
+    assert create.calls == [[config[5]], [config[6]]]
+    assert [(i.path, i.message, i.hint) for i in info.value.issues] == [
+        (
+            "losses[5].params.label_smothing",
+            "unknown param 'label_smothing' for CrossEntropyParams",
+            "did you mean 'label_smoothing'?",
+        ),
+        ("losses[6].weight", "weight must be a finite number >= 0, found -1", None),
+    ]
+
+
+def test_values_omegaconf_converts_take_the_node_path(create: CountingOmegaConf) -> None:
+    # "0.1" for a float is converted by OmegaConf (as in yaml); the fast path leaves it to the node path
+    (term,) = check_losses([{"type": "cross_entropy", "params": {"label_smoothing": "0.1"}}])
+    assert term.params == CrossEntropyParams(label_smoothing=0.1)
+    assert len(create.calls) == 1
+
+
+def test_duplicate_names_across_plain_and_node_entries() -> None:
+    with pytest.raises(LossConfigError) as info:
+        check_losses(["mse", {"type": "mse", "params": {"zz": 1}}, {"type": "mse"}])
+    assert [(i.path, i.message) for i in info.value.issues] == [
+        ("losses[1].params.zz", "unknown param 'zz' for MSEParams"),
+        ("losses[1]", "duplicate term name 'mse' (also at losses[0])"),
+        ("losses[2]", "duplicate term name 'mse' (also at losses[0])"),
+    ]
+
+
+def test_unrepresentable_values_are_reported_at_their_entry() -> None:
+    with pytest.raises(LossConfigError) as info:
+        check_losses(["mse", {"type": "cross_entropy", "params": {"weight": object()}}])
+    (issue,) = info.value.issues
+    assert issue.path == "losses[1]"
+    assert issue.message.startswith("expected a loss name or a mapping with `type`, found {'type': 'cross_entropy'")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["mse", {"type": "mse", "weight": 1}], False),
+        ([{"type": "mse", "name": "${other}"}], True),
+        ({"a": {"type": "mse", "params": {"x": ["???"]}}}, True),
+        ({"${key}": "mse"}, True),
+        (("mse", "$notinterp", "{x}"), False),
+    ],
+)
+def test_needs_document(value: object, expected: bool) -> None:
+    assert needs_document(value) is expected
+
+
+def test_interpolations_in_plain_data_resolve_against_the_whole_value() -> None:
+    collection = LossCollection.from_config(
+        {"vqa": {"type": "logit_bce", "weight": 0.5}, "kl": {"type": "softmax_kldiv", "weight": "${vqa.weight}"}}
+    )
+    assert collection.weights == (0.5, 0.5)
