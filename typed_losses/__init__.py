@@ -19,7 +19,7 @@ from typed_losses.config.convert import unstructure_params
 from typed_losses.config.entries import check_losses, check_params_data
 from typed_losses.config.yaml import load_yaml, load_yaml_text
 from typed_losses.errors import ConfigIssue, LossConfigError, LossInputError, LossShapeError, NonFiniteLossError
-from typed_losses.loss import Batch, Input, Loss, LossValue, doc, model_input, sample_input
+from typed_losses.loss import Batch, Input, Loss, LossValue, doc, model_input, sample_input, shape_of
 from typed_losses.output import LossOutput
 from typed_losses.registry import REGISTRY, LossSpec, load_plugin, register_loss
 from typed_losses.term import Term
@@ -66,5 +66,6 @@ __all__ = [
     "model_input",
     "register_loss",
     "sample_input",
+    "shape_of",
     "unstructure_params",
 ]

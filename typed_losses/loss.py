@@ -23,6 +23,7 @@ calls a pure function for the math::
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, NoReturn, Protocol, TypeVar
@@ -42,6 +43,7 @@ __all__ = [
     "doc",
     "model_input",
     "sample_input",
+    "shape_of",
 ]
 
 #: What ``forward`` receives: MMF's ``SampleList`` or any string-keyed mapping.
@@ -312,7 +314,7 @@ class Loss(nn.Module, Generic[P]):
             )
         if spec.ranks and value.dim() not in spec.ranks:
             raise self.input_error(
-                spec, f"expected {spec.describe()}, found shape {tuple(value.shape)} (rank {value.dim()})"
+                spec, f"expected {spec.describe()}, found shape {shape_of(value)} (rank {value.dim()})"
             )
         if spec.dtype == "float" and not value.is_floating_point():
             raise self.input_error(spec, f"expected {spec.describe()}, found dtype {value.dtype}")
@@ -348,11 +350,26 @@ class Loss(nn.Module, Generic[P]):
     ) -> LossShapeError:
         """A :class:`LossShapeError` naming two inputs and their shapes (``raise`` it)."""
         return self._shape_error(
-            f"loss {self.term_name!r}: {first.source}[{first.key!r}] {tuple(a.shape)} and "
-            f"{second.source}[{second.key!r}] {tuple(b.shape)} {problem}",
+            f"loss {self.term_name!r}: {first.source}[{first.key!r}] {shape_of(a)} and "
+            f"{second.source}[{second.key!r}] {shape_of(b)} {problem}",
             second.key,
             second.source,
         )
+
+
+def shape_of(tensor: Tensor) -> tuple[int, ...]:
+    """The shape of ``tensor`` as plain ints, for error messages.
+
+    Under ``torch.compile`` with dynamic shapes, ``tuple(tensor.shape)`` holds symbolic sizes and a message
+    formatted from it is not a constant, so the error could not be raised as in eager mode;
+    ``operator.index`` makes Dynamo specialise each size to its value (harmless on the way to an error;
+    ``int()`` would keep it symbolic).
+
+    >>> import torch
+    >>> shape_of(torch.zeros(2, 3))
+    (2, 3)
+    """
+    return tuple(operator.index(size) for size in tensor.shape)
 
 
 def find(batch: object, path: tuple[str, ...]) -> Any:

@@ -233,13 +233,41 @@ def test_compiled_collection_raises_the_eager_input_errors(fullgraph: bool) -> N
     torch.testing.assert_close(compiled({"targets": targets}, {"scores": scores}).total, good)
 
 
-def test_compiled_loss_raises_the_eager_shape_mismatch() -> None:
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_compiled_loss_raises_the_eager_shape_mismatch(dynamic: bool) -> None:
     loss = LossCollection.from_config(["softmax_kldiv"]).losses[0]
     torch._dynamo.reset()
-    compiled = torch.compile(loss, fullgraph=True, backend="eager")
+    compiled = torch.compile(loss, fullgraph=True, backend="eager", dynamic=dynamic)
+    for batch in (4, 5):  # with dynamic=True the sizes in the graph (and in the failing trace) are symbolic
+        torch.testing.assert_close(
+            compiled({"targets": rand(30 + batch, batch, 3)}, {"scores": randn(40 + batch, batch, 3)}),
+            loss({"targets": rand(30 + batch, batch, 3)}, {"scores": randn(40 + batch, batch, 3)}),
+        )
     with pytest.raises(LossShapeError) as info:
         compiled({"targets": rand(32, 4, 3)}, {"scores": randn(33, 4, 2)})
     assert str(info.value) == (
         "loss 'softmax_kldiv': model_output['scores'] (4, 2) and sample_list['targets'] (4, 3) must have the same shape"
     )
     assert (info.value.term, info.value.key, info.value.source) == ("softmax_kldiv", "targets", "sample_list")
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_compiled_catalog_errors_name_concrete_shapes(dynamic: bool) -> None:
+    collection = LossCollection.from_config(["cross_entropy", "label_smoothing_cross_entropy"])
+    torch._dynamo.reset()
+    compiled = torch.compile(collection, fullgraph=True, backend="eager", dynamic=dynamic)
+    for batch in (3, 4):
+        targets = torch.arange(batch) % 3
+        good = compiled({"targets": targets}, {"scores": randn(50 + batch, batch, 3)})
+        assert set(good.terms) == {"cross_entropy", "label_smoothing_cross_entropy"}
+    with pytest.raises(LossShapeError) as rank:
+        compiled({"targets": torch.tensor([0, 1])}, {"scores": randn(51, 2, 3, 4, 5, 6, 7)})
+    assert str(rank.value) == (
+        "loss 'cross_entropy': expected model_output['scores']: float tensor of rank 2 or 3 or 4 or 5, "
+        "found shape (2, 3, 4, 5, 6, 7) (rank 6)"
+    )
+    with pytest.raises(LossShapeError) as classes:  # raised by the catalog loss itself
+        compiled({"targets": torch.tensor([0, 0, 0, 0, 0])}, {"scores": randn(52, 5, 1)})
+    assert str(classes.value) == (
+        "loss 'label_smoothing_cross_entropy': label smoothing needs at least 2 classes, found shape (5, 1)"
+    )

@@ -19,7 +19,7 @@ from typed_losses.functional.binary import (
     m4c_decoding_bce_with_mask,
     triple_logit_bce,
 )
-from typed_losses.loss import Batch, Loss, model_input, sample_input
+from typed_losses.loss import Batch, Loss, model_input, sample_input, shape_of
 from typed_losses.losses.inputs import SOFT_TARGETS, read_same_shape
 from typed_losses.registry import register_loss
 
@@ -98,7 +98,7 @@ class TripleLogitBinaryCrossEntropyLoss(Loss[TripleLogitBinaryCrossEntropyParams
         if scores.dim() == 3:
             if scores.size(1) < 3:
                 raise self.input_error(
-                    BRANCH_LOGITS, f"3-D scores need at least 3 branches in dim 1, found shape {tuple(scores.shape)}"
+                    BRANCH_LOGITS, f"3-D scores need at least 3 branches in dim 1, found shape {shape_of(scores)}"
                 )
             if scores[:, 0].shape != targets.shape:
                 raise self.shape_mismatch(
@@ -213,6 +213,6 @@ class AttentionSupervisionLoss(Loss[AttentionSupervisionParams]):
             raise self.input_error(
                 ATTENTIONS,
                 f"{ATTENTIONS.source}['attentions'][0] must be a float tensor of rank 2 (B x N), "
-                f"found shape {tuple(first.shape)}, dtype {first.dtype}",
+                f"found shape {shape_of(first)}, dtype {first.dtype}",
             )
         return first

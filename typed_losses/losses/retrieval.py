@@ -19,7 +19,7 @@ from typed_losses.functional.retrieval import (
     refiner_contrastive,
     refiner_multi_similarity,
 )
-from typed_losses.loss import Batch, Loss, doc, model_input, sample_input
+from typed_losses.loss import Batch, Loss, doc, model_input, sample_input, shape_of
 from typed_losses.losses.validators import non_negative
 from typed_losses.registry import register_loss
 
@@ -123,7 +123,7 @@ class ContrastiveLoss(Loss[ContrastiveParams]):
         self.check_same_shape(EMBEDDING_1, embedding_1, EMBEDDING_2, embedding_2)
         if temperature.numel() != 1:
             raise self.input_error(
-                TEMPERATURE, f"expected one element, found shape {tuple(temperature.shape)}"
+                TEMPERATURE, f"expected one element, found shape {shape_of(temperature)}"
             )
         return contrastive_loss(embedding_1, embedding_2, temperature)
 
@@ -180,7 +180,7 @@ class MultiSimilarityLoss(Loss[MultiSimilarityParams]):
         rank = 2 if p.is_multilabel else 1
         if labels.dim() != rank:
             kind = "B x K multi-hot labels (is_multilabel: true)" if rank == 2 else "B class labels"
-            raise self.input_error(LABELS, f"expected {kind}, found shape {tuple(labels.shape)}")
+            raise self.input_error(LABELS, f"expected {kind}, found shape {shape_of(labels)}")
         self.check_same_size(FUSED_EMBEDDING, embeddings, LABELS, labels, 0)
         return multi_similarity(
             embeddings,

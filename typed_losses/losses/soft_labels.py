@@ -21,7 +21,7 @@ from typed_losses.functional.soft_labels import (
     weighted_softmax,
     wrong,
 )
-from typed_losses.loss import Batch, Loss, doc, sample_input
+from typed_losses.loss import Batch, Loss, doc, sample_input, shape_of
 from typed_losses.losses.inputs import SCORES, SOFT_TARGETS, read_same_shape
 from typed_losses.losses.validators import non_negative, one_of, probability_below_one
 from typed_losses.registry import register_loss
@@ -240,10 +240,10 @@ class LabelSmoothingCrossEntropyLoss(Loss[LabelSmoothingCrossEntropyParams]):
         scores = self.read(SCORES, sample_list, model_output)
         targets = self.read(CLASS_INDICES, sample_list, model_output)
         if targets.dim() == 2 and targets.size(1) != 1:
-            raise self.input_error(CLASS_INDICES, f"2-D class indices must be B x 1, found shape {tuple(targets.shape)}")
+            raise self.input_error(CLASS_INDICES, f"2-D class indices must be B x 1, found shape {shape_of(targets)}")
         self.check_same_size(SCORES, scores, CLASS_INDICES, targets, 0)
         if scores.size(1) < 2:
-            raise self.input_error(SCORES, f"label smoothing needs at least 2 classes, found shape {tuple(scores.shape)}")
+            raise self.input_error(SCORES, f"label smoothing needs at least 2 classes, found shape {shape_of(scores)}")
         p = self.params
         return label_smoothing_cross_entropy(
             scores, targets, label_smoothing=p.label_smoothing, ignore_index=p.ignore_index, reduction=p.reduction
