@@ -234,7 +234,7 @@ def run(quick: bool) -> Section:
             for x in leaves:
                 x.grad = None
 
-        times = compare({"hand": hand, "typed_losses": ours}, repeats=3 if quick else 21, number=1 if quick else 3,
+        times = compare({"hand": hand, "typed_losses": ours}, repeats=3 if quick else 61, number=1,
                         warmup=1 if quick else 3)
         ratio = times.ratio("typed_losses", "hand")
         ratios.append(ratio)

@@ -8,6 +8,8 @@ import pickle
 import attrs
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import Tensor
 
 from typed_losses import (
@@ -21,7 +23,9 @@ from typed_losses import (
     Term,
     model_input,
     register_loss,
+    sample_input,
 )
+from typed_losses.loss import DType
 from typed_losses.losses import BinaryCrossEntropyKlParams, CrossEntropyLoss, CrossEntropyParams
 
 SCORES = torch.tensor([[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]])
@@ -136,6 +140,44 @@ def test_rank_and_dtype_mismatch() -> None:
         collection({"targets": INDICES.float()}, {"scores": SCORES})
     with pytest.raises(LossShapeError, match="found dtype torch.int64"):
         collection({"targets": INDICES.view(2, 1).expand(2, 3)}, {"scores": SCORES})
+
+
+_DTYPES = [torch.float32, torch.float16, torch.float64, torch.int64, torch.int32, torch.uint8, torch.bool, torch.complex64]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ranks=st.sets(st.integers(0, 3), max_size=2),
+    kind=st.sampled_from(["any", "float", "integer", "bool"]),
+    rank=st.integers(0, 3),
+    dtype=st.sampled_from(_DTYPES),
+    source=st.sampled_from(["sample_list", "model_output"]),
+    key=st.sampled_from(["x", "info.x"]),
+)
+def test_read_accepts_exactly_what_the_full_check_accepts(
+    ranks: set[int], kind: DType, rank: int, dtype: torch.dtype, source: str, key: str
+) -> None:
+    """``Loss.read``'s fast check (``Input.accepts``) agrees with the checks that write the error messages."""
+    make = model_input if source == "model_output" else sample_input
+    spec = make(key, ranks=tuple(sorted(ranks)), dtype=kind)
+    value = torch.zeros((1,) * rank, dtype=dtype)
+    batch: Batch = {"info": {"x": value}} if key == "info.x" else {"x": value}
+    sample_list, model_output = (batch, {}) if source == "sample_list" else ({}, batch)
+    loss = CrossEntropyLoss(CrossEntropyParams())
+    try:
+        loss._check_tensor(spec, value)
+    except LossShapeError:
+        full = False
+    else:
+        full = True
+    assert spec.accepts(value) is full
+    if full:
+        assert loss.read(spec, sample_list, model_output) is value
+    else:
+        with pytest.raises(LossShapeError, match=r"loss 'cross_entropy': .*(found shape|found dtype)"):
+            loss.read(spec, sample_list, model_output)
+    with pytest.raises(LossInputError, match="which is missing"):
+        loss.read(spec, model_output, sample_list)  # the other mapping lacks the key
 
 
 def test_pickle_and_deepcopy_preserve_behaviour() -> None:
