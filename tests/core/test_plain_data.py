@@ -123,6 +123,7 @@ def test_unrepresentable_values_are_reported_at_their_entry() -> None:
         ({"a": {"type": "mse", "params": {"x": ["???"]}}}, True),
         ({"${key}": "mse"}, True),
         (("mse", "$notinterp", "{x}"), False),
+        (["mse", OmegaConf.create({"type": "mse", "weight": "${w}"})], False),
     ],
 )
 def test_needs_document(value: object, expected: bool) -> None:
@@ -134,3 +135,12 @@ def test_interpolations_in_plain_data_resolve_against_the_whole_value() -> None:
         {"vqa": {"type": "logit_bce", "weight": 0.5}, "kl": {"type": "softmax_kldiv", "weight": "${vqa.weight}"}}
     )
     assert collection.weights == (0.5, 0.5)
+
+
+def test_nodes_inside_plain_lists_keep_their_document() -> None:
+    root = OmegaConf.create({"w": 0.25, "losses": [{"type": "mse", "weight": "${w}"}, {"type": "mse", "weight": "${nope}"}]})
+    assert [t.weight for t in check_losses([root.losses._get_node(0), {"type": "cos_emb_loss"}])] == [0.25, 1.0]
+    with pytest.raises(LossConfigError) as info:
+        check_losses([root.losses._get_node(1)])
+    (issue,) = info.value.issues
+    assert issue.path == "losses[0].weight" and issue.message.startswith("cannot resolve `weight`")

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 import attrs
+from omegaconf.base import Node
 
 from typed_losses.config.checked import ENTRY_KEYS, CheckedTerm
 from typed_losses.config.convert import converter
@@ -41,10 +42,15 @@ def is_plain_losses(value: object) -> TypeGuard[list[Any] | tuple[Any, ...] | di
 
 
 def needs_document(value: object) -> bool:
-    """Whether plain ``value`` holds a string OmegaConf interprets (``${...}``, ``???``) anywhere inside."""
+    """Whether plain ``value`` holds a string OmegaConf interprets (``${...}``, ``???``) anywhere inside.
+
+    OmegaConf nodes inside are not looked into: they are checked as nodes, within their own document.
+    """
     stack = [value]
     while stack:
         item = stack.pop()
+        if isinstance(item, Node):
+            continue
         if isinstance(item, str):
             if "${" in item or item == "???":
                 return True

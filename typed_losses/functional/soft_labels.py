@@ -191,13 +191,20 @@ def smooth_targets(targets: Tensor, num_classes: int, *, label_smoothing: float,
     tensor([[0.1000, 0.8000, 0.1000],
             [0.0000, 0.0000, 0.0000]])
     """
+    return _smoothed_and_kept(targets, num_classes, label_smoothing, ignore_index)[0]
+
+
+def _smoothed_and_kept(
+    targets: Tensor, num_classes: int, label_smoothing: float, ignore_index: int
+) -> tuple[Tensor, Tensor]:
+    """:func:`smooth_targets` and the ``B x 1`` mask of rows that are not ``ignore_index``."""
     if num_classes < 2:
         raise ValueError(f"label smoothing needs at least 2 classes, got {num_classes}")
     index, keep = class_index(targets, ignore_index)
     smoothed = torch.full(
         (index.size(0), num_classes), label_smoothing / (num_classes - 1), device=targets.device
     ).scatter(1, index, 1 - label_smoothing)
-    return smoothed * keep.to(smoothed.dtype)
+    return smoothed * keep.to(smoothed.dtype), keep
 
 
 def label_smoothing_cross_entropy(
@@ -220,9 +227,8 @@ def label_smoothing_cross_entropy(
     >>> round(float(label_smoothing_cross_entropy(s, torch.tensor([2, -100]), label_smoothing=0.2)), 6)
     1.098612
     """
-    smoothed = smooth_targets(targets, scores.size(1), label_smoothing=label_smoothing, ignore_index=ignore_index)
+    smoothed, keep = _smoothed_and_kept(targets, scores.size(1), label_smoothing, ignore_index)
     # soft_label_cross_entropy(scores, smoothed, normalize_targets=False), without re-deriving and re-applying
     # its row mask: smoothed rows are already zero exactly where the target is ignore_index (and sum to 1
     # elsewhere), so that mask is ``keep`` and multiplying by it changes no bit.
-    _, keep = class_index(targets, ignore_index)
     return _cross_entropy_of_rows(scores, smoothed.to(scores.dtype), keep, reduction)
