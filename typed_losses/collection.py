@@ -449,8 +449,11 @@ class LossCollection(nn.Module):
                 total = part if weight is None else part * weight
             elif weight is None:
                 total = total + part
-            else:  # one fused op (and one Python scalar, no tensor wrapping it) for total + weight * part
+            elif total.is_floating_point() and part.is_floating_point():
+                # one fused op (and no tensor wrapping the Python scalar) for total + weight * part
                 total = torch.add(total, part, alpha=weight)
+            else:  # integer or bool terms: alpha must be integral there, `*` promotes to float
+                total = total + part * weight
         if total is None:
             total = torch.zeros((), device=_device_of(model_output))
         output = LossOutput(terms, total, skipped)

@@ -61,6 +61,7 @@ class _Forward(Protocol[R_co]):
 
 Source = Literal["sample_list", "model_output"]
 DType = Literal["float", "integer", "bool", "any"]
+_DTYPE_CODES = {"any": 0, "float": 1, "integer": 2, "bool": 3}
 
 
 def doc(text: str, **extra: object) -> dict[str, object]:
@@ -78,9 +79,9 @@ class Input:
     """
 
     key: str
-    source: Source
+    source: Source = attrs.field(validator=attrs.validators.in_(("sample_list", "model_output")))
     ranks: tuple[int, ...] = ()
-    dtype: DType = "any"
+    dtype: DType = attrs.field(default="any", validator=attrs.validators.in_(tuple(_DTYPE_CODES)))
     optional: bool = False
     tensor: bool = True
     doc: str = ""
@@ -105,7 +106,7 @@ class Input:
 
     @_dtype_code.default
     def _code_of_dtype(self) -> int:
-        return ("any", "float", "integer", "bool").index(self.dtype)
+        return _DTYPE_CODES.get(self.dtype, 0)  # (an unknown dtype fails its validator right after)
 
     def accepts(self, value: Tensor) -> bool:
         """Whether the tensor ``value`` has an accepted rank and dtype (the fast check of every read)."""

@@ -14,6 +14,7 @@ from torch import Tensor
 
 from typed_losses import (
     Batch,
+    Input,
     Loss,
     LossCollection,
     LossConfigError,
@@ -235,3 +236,45 @@ def test_a_custom_loss_with_several_terms_and_nested_inputs() -> None:
     assert float(out.total) == 10.0
     with pytest.raises(LossInputError, match=r"needs model_output\['pair'\]\['left'\], which is missing \(available: 'right'\)"):
         collection({}, {"pair": {"right": torch.tensor([1.0])}})
+
+
+@attrs.frozen
+class _NoParams:
+    pass
+
+
+_VALUE = model_input("value")
+
+
+class _ReadValue(Loss[_NoParams]):
+    """Returns ``model_output["value"]`` as it is (any dtype)."""
+
+    inputs = (_VALUE,)
+
+    def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
+        return self.read(_VALUE, sample_list, model_output)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (torch.tensor(3), 4.5),  # integer terms: the weighted total is promoted to float
+        (torch.tensor(True), 1.5),
+        (torch.tensor(0.5, dtype=torch.bfloat16), 0.75),
+        (torch.tensor(3.0, dtype=torch.float64), 4.5),
+    ],
+)
+def test_weighted_total_of_any_dtype(value: Tensor, expected: float) -> None:
+    collection = LossCollection(
+        [Term(_NoParams(), name="a", loss=_ReadValue), Term(_NoParams(), weight=0.5, name="b", loss=_ReadValue)]
+    )
+    total = collection({}, {"value": value}).total
+    assert float(total) == expected
+    assert total.dtype == (value + value * 0.5).dtype
+
+
+def test_input_declarations_are_validated() -> None:
+    with pytest.raises(ValueError, match="'dtype' must be in"):
+        model_input("x", dtype="floating")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'source' must be in"):
+        Input("x", "batch")  # type: ignore[arg-type]

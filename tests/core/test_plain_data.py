@@ -12,7 +12,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from typed_losses import LossCollection, LossConfigError, check_losses
-from typed_losses.config.plain import needs_document
+from typed_losses.config.plain import needs_omegaconf
 from typed_losses.losses import CrossEntropyParams, MultiParams
 
 VALID: list[Any] = [
@@ -107,12 +107,9 @@ def test_duplicate_names_across_plain_and_node_entries() -> None:
     ]
 
 
-def test_unrepresentable_values_are_reported_at_their_entry() -> None:
-    with pytest.raises(LossConfigError) as info:
-        check_losses(["mse", {"type": "cross_entropy", "params": {"weight": object()}}])
-    (issue,) = info.value.issues
-    assert issue.path == "losses[1]"
-    assert issue.message.startswith("expected a loss name or a mapping with `type`, found {'type': 'cross_entropy'")
+_CYCLE: dict[str, Any] = {"type": "mse"}
+_CYCLE["params"] = _CYCLE
+_SHARED = {"type": "mse"}
 
 
 @pytest.mark.parametrize(
@@ -123,11 +120,13 @@ def test_unrepresentable_values_are_reported_at_their_entry() -> None:
         ({"a": {"type": "mse", "params": {"x": ["???"]}}}, True),
         ({"${key}": "mse"}, True),
         (("mse", "$notinterp", "{x}"), False),
-        (["mse", OmegaConf.create({"type": "mse", "weight": "${w}"})], False),
+        (["mse", OmegaConf.create({"type": "mse"})], True),
+        (["mse", _CYCLE], True),
+        ([_SHARED, {"type": "multi", "params": [_SHARED, _SHARED]}], False),  # a YAML alias: shared, no cycle
     ],
 )
-def test_needs_document(value: object, expected: bool) -> None:
-    assert needs_document(value) is expected
+def test_needs_omegaconf(value: object, expected: bool) -> None:
+    assert needs_omegaconf(value) is expected
 
 
 def test_interpolations_in_plain_data_resolve_against_the_whole_value() -> None:
@@ -137,10 +136,69 @@ def test_interpolations_in_plain_data_resolve_against_the_whole_value() -> None:
     assert collection.weights == (0.5, 0.5)
 
 
-def test_nodes_inside_plain_lists_keep_their_document() -> None:
-    root = OmegaConf.create({"w": 0.25, "losses": [{"type": "mse", "weight": "${w}"}, {"type": "mse", "weight": "${nope}"}]})
-    assert [t.weight for t in check_losses([root.losses._get_node(0), {"type": "cos_emb_loss"}])] == [0.25, 1.0]
+def test_nodes_inside_plain_data_become_part_of_it() -> None:
+    # as OmegaConf.create makes them: a node's interpolation resolves against the whole value
+    node = OmegaConf.create({"type": "softmax_kldiv", "weight": "${vqa.weight}"})
+    terms = check_losses({"vqa": {"type": "logit_bce", "weight": 0.5}, "kl": node})
+    assert [(t.name, t.weight) for t in terms] == [("vqa", 0.5), ("kl", 0.5)]
+
+
+@pytest.mark.parametrize(
+    ("config", "path", "message"),
+    [
+        ([{"type": "cross_entropy", "name": None}], "losses[0].name", "expected a non-empty string, found None (NoneType)"),
+        ({"vqa": {"type": "logit_bce", "name": None}}, "losses.vqa.name", "expected a non-empty string, found None (NoneType)"),
+        (
+            [{"type": "multi", "params": [{"type": "mse", "name": None}]}],
+            "losses[0].params[0].name",
+            "expected a non-empty string, found None (NoneType)",
+        ),
+        ([{"type": "mse", "weight": 10**400}], "losses[0].weight", f"weight must be a finite number >= 0, found {10**400!r}"),
+    ],
+)
+def test_plain_data_gets_the_node_path_messages(config: Any, path: str, message: str) -> None:
+    for value in (config, OmegaConf.create(config)):
+        with pytest.raises(LossConfigError) as info:
+            check_losses(value)
+        assert [(i.path, i.message) for i in info.value.issues] == [(path, message)]
+
+
+def test_tuples_are_lists_on_every_omegaconf_version() -> None:
+    assert [t.name for t in check_losses(("mse", "cross_entropy"))] == ["mse", "cross_entropy"]
+    (multi,) = check_losses([{"type": "multi", "params": ({"type": "mse"},)}])
+    assert [t.name for t in multi.params.losses] == ["mse"]  # type: ignore[attr-defined]
     with pytest.raises(LossConfigError) as info:
-        check_losses([root.losses._get_node(1)])
+        check_losses([{"type": "multi", "params": ({"type": "msee"},)}])
+    assert [(i.path, i.message, i.hint) for i in info.value.issues] == [
+        ("losses[0].params[0].type", "unknown loss 'msee'", "did you mean 'mse'?")
+    ]
+
+
+def test_a_container_holding_itself_is_a_config_error() -> None:
+    with pytest.raises(LossConfigError) as info:
+        check_losses(["mse", _CYCLE])
     (issue,) = info.value.issues
-    assert issue.path == "losses[0].weight" and issue.message.startswith("cannot resolve `weight`")
+    assert issue.path == "losses" and "\n" not in issue.message
+
+
+class _Name(str):
+    pass
+
+
+def test_only_builtin_scalars_take_the_fast_path(create: CountingOmegaConf) -> None:
+    # a str subclass is whatever OmegaConf makes of it (here: not supported); the fast path leaves it alone
+    with pytest.raises(LossConfigError) as info:
+        check_losses([_Name("mse")])
+    assert len(create.calls) == 1
+    assert [(i.path, i.message) for i in info.value.issues] == [
+        ("losses[0]", "cannot represent this entry as a config: Value '_Name' is not a supported primitive type")
+    ]
+
+
+def test_unrepresentable_values_are_reported_at_their_entry_in_one_line() -> None:
+    with pytest.raises(LossConfigError) as info:
+        check_losses(["mse", {"type": "cross_entropy", "params": {"weight": object()}}])
+    (issue,) = info.value.issues
+    assert issue.path == "losses[1]"
+    assert issue.message.startswith("cannot represent this entry as a config: ")
+    assert "\n" not in issue.message and "full_key" not in issue.message

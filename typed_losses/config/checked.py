@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import attrs
@@ -9,7 +10,7 @@ import attrs
 from typed_losses.registry import LossSpec
 from typed_losses.term import Term
 
-__all__ = ["ENTRY_KEYS", "CheckedTerm"]
+__all__ = ["ENTRY_KEYS", "CheckedTerm", "weight_of"]
 
 #: The keys of a mapping entry: ``{type, params, weight, name}``.
 ENTRY_KEYS = ("type", "params", "weight", "name")
@@ -27,3 +28,12 @@ class CheckedTerm:
 
     def to_term(self) -> Term[Any]:
         return Term(self.params, weight=self.weight, name=self.name, loss=self.spec.loss_class)
+
+
+def weight_of(number: int | float) -> float | None:
+    """``number`` as a weight: a finite float >= 0, or ``None`` (also for an int too large for a float)."""
+    try:
+        weight = float(number)
+    except OverflowError:
+        return None
+    return weight if math.isfinite(weight) and weight >= 0 else None

@@ -7,7 +7,6 @@ UNITER). An entry is a loss name (``- cross_entropy``) or a mapping with ``type`
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,11 +15,11 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.base import Container, Node
 from omegaconf.errors import OmegaConfBaseException
 
-from typed_losses.config.checked import ENTRY_KEYS, CheckedTerm
+from typed_losses.config.checked import ENTRY_KEYS, CheckedTerm, weight_of
 from typed_losses.config.convert import found
 from typed_losses.config.locate import Locator, render_path
-from typed_losses.config.params import check_params
-from typed_losses.config.plain import fast_entry, is_plain_losses, needs_document
+from typed_losses.config.params import check_params, first_line
+from typed_losses.config.plain import fast_entry, is_plain_losses, lists_for_tuples, needs_omegaconf
 from typed_losses.config.yaml import Key, source_map_of
 from typed_losses.errors import LossConfigError
 from typed_losses.registry import REGISTRY, LossSpec, Registry, suggest
@@ -41,9 +40,9 @@ def _as_node(cfg: object, loc_label: str) -> tuple[Node | None, Locator]:
     if isinstance(cfg, str):
         cfg = [cfg]
     try:
-        node = OmegaConf.create(cfg)  # type: ignore[call-overload]
-    except Exception as exc:
-        loc.add((), f"expected a list of loss entries or a mapping of term names to entries: {exc}")
+        node = OmegaConf.create(lists_for_tuples(cfg))
+    except Exception as exc:  # e.g. a value OmegaConf does not support, a container holding itself
+        loc.add((), f"expected a list of loss entries or a mapping of term names to entries: {first_line(exc)}")
         return None, loc
     if node is None:  # OmegaConf.create(None) is None
         loc.add((), f"expected a list of loss entries or a mapping of term names to entries, found {found(cfg)}")
@@ -69,7 +68,7 @@ def check_losses(
         losses[1]: unknown loss 'logit_bcee' (did you mean 'logit_bce'?)
     """
     terms: list[CheckedTerm] = []
-    if is_plain_losses(cfg) and not needs_document(cfg):
+    if is_plain_losses(cfg) and not needs_omegaconf(cfg):
         # Plain data: valid entries are accepted without OmegaConf nodes (see typed_losses.config.plain);
         # only the others become nodes, one entry at a time.
         loc = Locator(label)
@@ -93,9 +92,9 @@ def check_params_data(cls: type[attrs.AttrsInstance], data: Mapping[str, Any]) -
     """
     loc = Locator("params")
     try:
-        node = OmegaConf.create(dict(data))
+        node = OmegaConf.create(lists_for_tuples(dict(data)))
     except Exception as exc:
-        loc.add((), f"cannot read params: {exc}")
+        loc.add((), f"cannot read params: {first_line(exc)}")
         raise LossConfigError(loc.issues) from None
     result = check_params(cls, node, None, (), loc, _Checker(REGISTRY, loc).nested)
     if result is None:
@@ -208,9 +207,9 @@ class _Checker:
             if fast is not None:
                 return fast
             try:
-                child = OmegaConf.create([value])._get_node(0)
-            except Exception as exc:
-                self.loc.add(rel, f"expected a loss name or a mapping with `type`, found {found(value)}: {exc}")
+                child = OmegaConf.create([lists_for_tuples(value)])._get_node(0)
+            except Exception as exc:  # e.g. a value OmegaConf does not support
+                self.loc.add(rel, f"cannot represent this entry as a config: {first_line(exc)}")
                 return None
             assert isinstance(child, Node)
             node = child
@@ -284,10 +283,10 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.loc.add(where, f"expected a number >= 0, found {found(value)}")
             return None
-        if not (math.isfinite(value) and value >= 0):
+        weight = weight_of(value)
+        if weight is None:
             self.loc.add(where, f"weight must be a finite number >= 0, found {value!r}")
-            return None
-        return float(value)
+        return weight
 
     def name(self, node: DictConfig, rel: tuple[Key, ...], term_name: str | None) -> str | None:
         """The explicit term name: ``""`` when none is given (the type is used), ``None`` on a problem."""

@@ -30,13 +30,14 @@ from typed_losses.config.types import (
 from typed_losses.config.yaml import Key
 from typed_losses.registry import suggest
 
-__all__ = ["NestedEntries", "check_params", "passes_unchanged"]
+__all__ = ["NestedEntries", "check_params", "first_line", "passes_unchanged"]
 
 #: How nested loss entries (a field typed ``Sequence[Term]``) are checked; supplied by the entries layer.
 NestedEntries = Callable[[Node, Locator, tuple[Key, ...]], tuple[Any, ...] | None]
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (OmegaConf appends ``full_key``/``object_type`` lines)."""
     msg = getattr(exc, "msg", None) or str(exc)
     return str(msg).strip().splitlines()[0] if str(msg).strip() else type(exc).__name__
 
@@ -187,9 +188,9 @@ def check_params(
             provided[key] = _resolve(typed, key)
         except OmegaConfBaseException as exc:
             if isinstance(raw, str) and "${" in raw:
-                loc.add(where, f"cannot use {raw!r} as {describe_type(field.type)}: {_first_line(exc)}")
+                loc.add(where, f"cannot use {raw!r} as {describe_type(field.type)}: {first_line(exc)}")
             else:
-                loc.add(where, f"expected {describe_type(field.type)}: {_first_line(exc)}")
+                loc.add(where, f"expected {describe_type(field.type)}: {first_line(exc)}")
             failed.add(key)
     for name, field in fields.items():
         if field.default is attrs.NOTHING and name not in provided and name not in failed:
@@ -242,7 +243,7 @@ def _diagnose(
         try:
             cls(**structured)
         except Exception as exc:
-            loc.add(rel, f"invalid params for {cls.__name__}: {_first_line(exc)}")
+            loc.add(rel, f"invalid params for {cls.__name__}: {first_line(exc)}")
 
 
 def _messages(exc: BaseException) -> list[str]:
@@ -251,11 +252,11 @@ def _messages(exc: BaseException) -> list[str]:
         for inner in exc.exceptions:
             out.extend(_messages(inner))
         return out
-    return [_first_line(exc)]
+    return [first_line(exc)]
 
 
 def _validator_message(exc: BaseException, value: object) -> str:
-    text = _first_line(exc)
+    text = first_line(exc)
     return text if repr(value) in text else f"{text} (found {found(value)})"
 
 

@@ -9,29 +9,30 @@ param), which that checker then handles, message for message. ``tests/reliabilit
 checks that both paths agree on generated valid and broken configs.
 
 Interpolations (``${...}``) and OmegaConf's missing value (``???``) depend on the whole document:
-:func:`needs_document` finds them, and such a config takes the OmegaConf path as a whole.
+:func:`needs_omegaconf` finds them (and OmegaConf nodes, and containers that contain themselves), and such a
+config takes the OmegaConf path as a whole.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 import attrs
 from omegaconf.base import Node
 
-from typed_losses.config.checked import ENTRY_KEYS, CheckedTerm
+from typed_losses.config.checked import ENTRY_KEYS, CheckedTerm, weight_of
 from typed_losses.config.convert import converter
 from typed_losses.config.params import passes_unchanged
 from typed_losses.config.types import params_fields, term_sequence_fields
 from typed_losses.registry import Registry
 from typed_losses.term import Term
 
-__all__ = ["fast_entry", "is_plain_losses", "needs_document"]
+__all__ = ["fast_entry", "is_plain_losses", "lists_for_tuples", "needs_omegaconf"]
 
 _ENTRY_KEYS = frozenset(ENTRY_KEYS)
-_SCALARS = (str, int, float, bool, type(None))
+#: Exactly these types (no subclasses: OmegaConf converts or rejects those) pass the fast path unchanged.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def is_plain_losses(value: object) -> TypeGuard[list[Any] | tuple[Any, ...] | dict[str, Any]]:
@@ -41,25 +42,47 @@ def is_plain_losses(value: object) -> TypeGuard[list[Any] | tuple[Any, ...] | di
     return type(value) is dict and all(isinstance(key, str) for key in value)
 
 
-def needs_document(value: object) -> bool:
-    """Whether plain ``value`` holds a string OmegaConf interprets (``${...}``, ``???``) anywhere inside.
+def needs_omegaconf(value: object) -> bool:
+    """Whether plain ``value`` must be checked through OmegaConf as a whole.
 
-    OmegaConf nodes inside are not looked into: they are checked as nodes, within their own document.
+    True when it holds a string OmegaConf interprets (``${...}``, ``???``: they depend on the whole value),
+    an OmegaConf node (it becomes part of the value, as ``OmegaConf.create`` makes it), or a container that
+    contains itself (OmegaConf reports it).
     """
-    stack = [value]
+    on_path: set[int] = set()
+    done: set[int] = set()
+    stack: list[tuple[object, bool]] = [(value, False)]
     while stack:
-        item = stack.pop()
-        if isinstance(item, Node):
-            continue
-        if isinstance(item, str):
+        item, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(item))
+            done.add(id(item))
+        elif isinstance(item, str):
             if "${" in item or item == "???":
                 return True
-        elif isinstance(item, Mapping):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
+        elif isinstance(item, Node):
+            return True
+        elif isinstance(item, (Mapping, list, tuple)):
+            key = id(item)
+            if key in on_path:
+                return True
+            if key in done:  # the same object met again (a YAML alias): already looked through
+                continue
+            on_path.add(key)
+            stack.append((item, True))
+            children = [*item.keys(), *item.values()] if isinstance(item, Mapping) else item
+            stack.extend((child, False) for child in children)
     return False
+
+
+def lists_for_tuples(value: Any) -> Any:
+    """``value`` with every tuple inside turned into a list (omegaconf 2.4 makes tuples ``TupleConfig``s,
+    which are not lists, where 2.3 makes ``ListConfig``s); dicts and lists are copied, nothing else."""
+    if isinstance(value, (list, tuple)):
+        return [lists_for_tuples(item) for item in value]
+    if type(value) is dict:
+        return {key: lists_for_tuples(item) for key, item in value.items()}
+    return value
 
 
 def fast_entry(value: object, path: str, term_name: str | None, registry: Registry) -> CheckedTerm | None:
@@ -67,7 +90,7 @@ def fast_entry(value: object, path: str, term_name: str | None, registry: Regist
 
     ``term_name`` is the mapping key in the ``{term_name: entry}`` form (``None`` in a list).
     """
-    if isinstance(value, str):
+    if type(value) is str:
         spec = registry.get(value)
         if spec is None:
             return None
@@ -76,19 +99,22 @@ def fast_entry(value: object, path: str, term_name: str | None, registry: Regist
     if type(value) is not dict or not value.keys() <= _ENTRY_KEYS:
         return None
     loss_type = value.get("type")
-    spec = registry.get(loss_type) if isinstance(loss_type, str) else None
+    spec = registry.get(loss_type) if type(loss_type) is str else None
     if spec is None:
         return None
-    weight = value.get("weight", 1.0)
-    if type(weight) not in (int, float) or not (math.isfinite(weight) and weight >= 0):
+    raw_weight = value.get("weight", 1.0)
+    weight = weight_of(raw_weight) if type(raw_weight) in (int, float) else None
+    if weight is None:
         return None
-    name = value.get("name", term_name)
-    if name is not None and (not isinstance(name, str) or not name or (term_name is not None and name != term_name)):
-        return None
+    name = term_name
+    if "name" in value:
+        name = value["name"]
+        if type(name) is not str or not name or (term_name is not None and name != term_name):
+            return None
     params = _params(spec.params_class, value.get("params"), path, registry)
     if params is None:
         return None
-    return CheckedTerm(name or spec.name, float(weight), spec, params, path)
+    return CheckedTerm(name or spec.name, weight, spec, params, path)
 
 
 def _params(
@@ -117,7 +143,7 @@ def _params(
                 if terms is None:
                     return None
                 provided[key] = terms
-            elif isinstance(item, _SCALARS) and passes_unchanged(item, types[key]):
+            elif type(item) in _SCALARS and passes_unchanged(item, types[key]):
                 provided[key] = item
             else:
                 return None
