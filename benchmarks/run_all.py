@@ -33,7 +33,7 @@ typed_losses against the same math written by hand, measured by the scripts in `
 **Machine:** {machine}. **Date:** {date}.
 
 **Method:** every comparison runs its variants in one process, interleaved (each repeat times every variant,
-rotating which goes first), after warm-up calls, with garbage collection off while timing (on for config
+in a fresh random order), after warm-up calls, with garbage collection off while timing (on for config
 validation, whose garbage is part of its cost); a time is the
 median over repeats of the per-call wall time, and a ratio is the median over repeats of typed_losses' time
 over the hand-written one's in the same repeat (below 1: typed_losses was faster; variations
