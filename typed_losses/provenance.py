@@ -18,7 +18,7 @@ from omegaconf.base import Container, Node
 from omegaconf.nodes import InterpolationResultNode
 
 from typed_losses.config.convert import converter
-from typed_losses.config.entries import check_losses
+from typed_losses.config.entries import check_losses, entry_nodes
 from typed_losses.config.locate import render_path
 from typed_losses.config.types import params_fields, term_sequence_fields
 from typed_losses.config.yaml import Key, SourceMap, path_of, source_map_of
@@ -173,18 +173,7 @@ def _plain(value: object) -> object:
 
 def _entries(node: Node) -> list[tuple[Key, Node, str | None]]:
     """The entries of a ``losses`` list or mapping: (key, node, term name given by the mapping key)."""
-    items: list[tuple[Key, Node, str | None]] = []
-    if isinstance(node, ListConfig):
-        for i in range(len(node)):
-            child = node._get_node(i)
-            assert isinstance(child, Node)
-            items.append((i, child, None))
-    elif isinstance(node, DictConfig):
-        for key in node.keys():
-            child = node._get_node(key)
-            assert isinstance(child, Node)
-            items.append((str(key), child, str(key)))
-    return items
+    return entry_nodes(node) or []
 
 
 def _child(node: Node, key: str) -> Node | None:

@@ -25,7 +25,7 @@ from typed_losses.errors import LossConfigError
 from typed_losses.registry import REGISTRY, LossSpec, Registry, suggest
 from typed_losses.term import Term
 
-__all__ = ["ENTRY_KEYS", "CheckedTerm", "check_losses", "check_params_data"]
+__all__ = ["ENTRY_KEYS", "CheckedTerm", "check_losses", "check_params_data", "entry_nodes"]
 
 DEFAULT_LABEL = "losses"
 
@@ -114,6 +114,27 @@ def _value(node: Node) -> Any:
     return value
 
 
+def entry_nodes(node: Node) -> list[tuple[Key, Node, str | None]] | None:
+    """The entries of a ``losses`` list or mapping node: (key, node, the term name a mapping key gives).
+
+    ``None`` when ``node`` is neither a list nor a mapping.
+    """
+    items: list[tuple[Key, Node, str | None]] = []
+    if isinstance(node, ListConfig):
+        for i in range(len(node)):
+            child = node._get_node(i)
+            assert isinstance(child, Node)
+            items.append((i, child, None))
+    elif isinstance(node, DictConfig):
+        for key in node.keys():
+            child = node._get_node(key)
+            assert isinstance(child, Node)
+            items.append((str(key), child, str(key)))
+    else:
+        return None
+    return items
+
+
 def _intended_name(node: object, term_name: str | None) -> str | None:
     """The term name an entry asks for, read without resolving anything (``None`` when unclear)."""
     if term_name is not None:
@@ -155,28 +176,21 @@ class _Checker:
         """Check a list or mapping of entries: OmegaConf nodes, or plain data (see :func:`check_losses`)."""
         before = len(self.loc.issues)
         checked: list[CheckedTerm] = []
-        items: list[tuple[Key, object, str | None]] = []
+        items: list[tuple[Key, object, str | None]]
         if isinstance(node, (list, tuple)):
             items = [(i, child, None) for i, child in enumerate(node)]
         elif isinstance(node, dict):
             items = [(key, child, key) for key, child in node.items()]
-        elif isinstance(node, ListConfig):
-            for i in range(len(node)):
-                child = node._get_node(i)
-                assert isinstance(child, Node)
-                items.append((i, child, None))
-        elif isinstance(node, DictConfig):
-            for key in node.keys():
-                child = node._get_node(key)
-                assert isinstance(child, Node)
-                items.append((str(key), child, str(key)))
         else:
-            self.loc.add(
-                rel,
-                "expected a list of loss entries or a mapping of term names to entries, "
-                f"found {found(node._value())}",
-            )
-            return None
+            nodes = entry_nodes(node)
+            if nodes is None:
+                self.loc.add(
+                    rel,
+                    "expected a list of loss entries or a mapping of term names to entries, "
+                    f"found {found(node._value())}",
+                )
+                return None
+            items = list(nodes)
         if not items:
             self.loc.add(rel, "no losses configured: the list is empty")
             return None
