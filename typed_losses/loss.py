@@ -317,11 +317,7 @@ class Loss(nn.Module, Generic[P]):
             raise self.input_error(
                 spec, f"expected {spec.describe()}, found shape {shape_of(value)} (rank {value.dim()})"
             )
-        if spec.dtype == "float" and not value.is_floating_point():
-            raise self.input_error(spec, f"expected {spec.describe()}, found dtype {value.dtype}")
-        if spec.dtype == "integer" and (value.is_floating_point() or value.is_complex() or value.dtype == torch.bool):
-            raise self.input_error(spec, f"expected {spec.describe()}, found dtype {value.dtype}")
-        if spec.dtype == "bool" and value.dtype != torch.bool:
+        if not spec.accepts(value):  # the rank is accepted: the dtype is not
             raise self.input_error(spec, f"expected {spec.describe()}, found dtype {value.dtype}")
 
     def input_error(self, spec: Input, problem: str) -> LossShapeError:

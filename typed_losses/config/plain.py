@@ -94,7 +94,7 @@ def fast_entry(value: object, path: str, term_name: str | None, registry: Regist
         spec = registry.get(value)
         if spec is None:
             return None
-        params = _params(spec.params_class, None, path, registry)
+        params = _params(spec.params_class, None, registry)
         return None if params is None else CheckedTerm(term_name or spec.name, 1.0, spec, params, path)
     if type(value) is not dict or not value.keys() <= _ENTRY_KEYS:
         return None
@@ -111,22 +111,20 @@ def fast_entry(value: object, path: str, term_name: str | None, registry: Regist
         name = value["name"]
         if type(name) is not str or not name or (term_name is not None and name != term_name):
             return None
-    params = _params(spec.params_class, value.get("params"), path, registry)
+    params = _params(spec.params_class, value.get("params"), registry)
     if params is None:
         return None
     return CheckedTerm(name or spec.name, weight, spec, params, path)
 
 
-def _params(
-    cls: type[attrs.AttrsInstance], raw: object, path: str, registry: Registry
-) -> attrs.AttrsInstance | None:
+def _params(cls: type[attrs.AttrsInstance], raw: object, registry: Registry) -> attrs.AttrsInstance | None:
     nested = term_sequence_fields(cls)
     provided: dict[str, Any]
     if raw is None:
         provided = {}
     elif isinstance(raw, (list, tuple)) and len(nested) == 1:  # `params: [entry, ...]` (MMF's `multi`)
         (field,) = nested
-        terms = _nested(raw, f"{path}.params", registry)
+        terms = _nested(raw, registry)
         if terms is None:
             return None
         provided = {field: terms}
@@ -139,7 +137,7 @@ def _params(
             if key in nested:
                 if not isinstance(item, (list, tuple)):
                     return None
-                terms = _nested(item, f"{path}.params.{key}", registry)
+                terms = _nested(item, registry)
                 if terms is None:
                     return None
                 provided[key] = terms
@@ -155,13 +153,13 @@ def _params(
         return None
 
 
-def _nested(entries: list[Any] | tuple[Any, ...], path: str, registry: Registry) -> tuple[Term[Any], ...] | None:
+def _nested(entries: list[Any] | tuple[Any, ...], registry: Registry) -> tuple[Term[Any], ...] | None:
     """Nested entries (summed into one term, so their names need not differ), all plainly valid, or ``None``."""
     if not entries:
         return None
     terms = []
-    for index, entry in enumerate(entries):
-        checked = fast_entry(entry, f"{path}[{index}]", None, registry)
+    for entry in entries:
+        checked = fast_entry(entry, "", None, registry)  # only its Term is kept: no path needed
         if checked is None:
             return None
         terms.append(checked.to_term())
