@@ -11,6 +11,7 @@ median over repeats of the two variants' times in the same repeat (paired, so dr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import gc
 import os
@@ -42,10 +43,8 @@ THREADS = 2
 def setup_threads() -> None:
     """Use :data:`THREADS` intra-op threads (and one inter-op thread) in this process."""
     torch.set_num_threads(THREADS)
-    try:
+    with contextlib.suppress(RuntimeError):  # already set (or parallel work already started)
         torch.set_num_interop_threads(1)
-    except RuntimeError:  # already set (or parallel work already started)
-        pass
 
 
 def cpu_model() -> str:

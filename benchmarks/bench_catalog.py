@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from _timing import Section, compare, fmt_ms, fmt_ratio, machine_line, markdown_table, parse_quick, setup_threads
 from torch import Tensor
 
-from _timing import Section, compare, fmt_ms, fmt_ratio, machine_line, markdown_table, parse_quick, setup_threads
 from typed_losses import LossCollection
 from typed_losses.loss import Loss
 
@@ -139,8 +139,14 @@ def ref_m4c(s: Tensor, t: Tensor, mask: Tensor) -> Tensor:
 # -- the cases ---------------------------------------------------------------------------------------------
 
 
-def vqa(name: str, ref: Callable[[Tensor, Tensor], Tensor], *, scores: Tensor | None = None,
-        params: dict[str, Any] | None = None, targets: Tensor | None = None) -> tuple[Any, ...]:
+def vqa(
+    name: str,
+    ref: Callable[[Tensor, Tensor], Tensor],
+    *,
+    scores: Tensor | None = None,
+    params: dict[str, Any] | None = None,
+    targets: Tensor | None = None,
+) -> tuple[Any, ...]:
     s = leaf(B, C) if scores is None else scores
     t = soft_targets() if targets is None else targets
     return (name, f"B={B}, C={C}", params or {}, {"targets": t}, {"scores": s}, [s], lambda: ref(s, t))
@@ -151,57 +157,161 @@ def cases() -> list[tuple[Any, ...]]:
     out.append(vqa("logit_bce", lambda s, t: F.binary_cross_entropy_with_logits(s, t) * t.size(1)))
     s3 = leaf(B, 3, C)
     t = soft_targets()
-    out.append(("triple_logit_bce", f"B={B}, 3 branches, C={C}", {}, {"targets": t}, {"scores": s3}, [s3],
-                lambda: sum(F.binary_cross_entropy_with_logits(s3[:, k], t) for k in range(3)) * t.size(-1)))
+    out.append(
+        (
+            "triple_logit_bce",
+            f"B={B}, 3 branches, C={C}",
+            {},
+            {"targets": t},
+            {"scores": s3},
+            [s3],
+            lambda: sum(F.binary_cross_entropy_with_logits(s3[:, k], t) for k in range(3)) * t.size(-1),
+        )
+    )
     p = torch.rand(B, C, generator=_g(3)).clamp(0.01, 0.99).requires_grad_()
     out.append(vqa("bce", lambda s, t: F.binary_cross_entropy(s, t) * t.size(1), scores=p))
     sm, tm = leaf(128, 12, 5000), (torch.rand(128, 12, 5000, generator=_g(4)) > 0.999).float()
     mask = (torch.rand(128, 12, generator=_g(5)) > 0.3).float()
-    out.append(("m4c_decoding_bce_with_mask", "B=128, T=12 steps, C=5000 (M4C)", {}, {"targets": tm, "train_loss_mask": mask},
-                {"scores": sm}, [sm], lambda: ref_m4c(sm, tm, mask)))
+    out.append(
+        (
+            "m4c_decoding_bce_with_mask",
+            "B=128, T=12 steps, C=5000 (M4C)",
+            {},
+            {"targets": tm, "train_loss_mask": mask},
+            {"scores": sm},
+            [sm],
+            lambda: ref_m4c(sm, tm, mask),
+        )
+    )
     att = torch.softmax(torch.randn(B, 100, generator=_g(6)), dim=1).requires_grad_()
     sup = (torch.rand(B, 100, generator=_g(7)) > 0.9).long()
-    out.append(("attention_supervision", f"B={B}, N=100 regions", {}, {"info": {"attention_supervision": sup}},
-                {"attentions": [att]}, [att],
-                lambda: F.binary_cross_entropy(att, sup.float(), weight=sup.float()) * sup.size(1)))
+    out.append(
+        (
+            "attention_supervision",
+            f"B={B}, N=100 regions",
+            {},
+            {"info": {"attention_supervision": sup}},
+            {"attentions": [att]},
+            [att],
+            lambda: F.binary_cross_entropy(att, sup.float(), weight=sup.float()) * sup.size(1),
+        )
+    )
     y = torch.randint(0, C, (B,), generator=_g(8))
-    out.append(vqa("cross_entropy", lambda s, t: F.cross_entropy(s, t), targets=y))
+    out.append(vqa("cross_entropy", F.cross_entropy, targets=y))
     lp = F.log_softmax(torch.randn(B, C, generator=_g(9)), dim=1).requires_grad_()
     out.append(vqa("nll_loss", lambda s, t: F.nll_loss(s, t.max(dim=1).indices) * t.size(1), scores=lp))
     sc, yc = leaf(32, 20, 10000), torch.randint(0, 10000, (32, 20), generator=_g(10))
     lengths = torch.randint(5, 21, (32,), generator=_g(11))
-    out.append(("caption_cross_entropy", "B=32, T=20, V=10000 (captioning)", {}, {"targets": yc, "caption_len": lengths},
-                {"scores": sc}, [sc], lambda: ref_caption_ce(sc, yc, lengths)))
-    out.append(vqa("mse", lambda s, t: F.mse_loss(s, t)))
+    out.append(
+        (
+            "caption_cross_entropy",
+            "B=32, T=20, V=10000 (captioning)",
+            {},
+            {"targets": yc, "caption_len": lengths},
+            {"scores": sc},
+            [sc],
+            lambda: ref_caption_ce(sc, yc, lengths),
+        )
+    )
+    out.append(vqa("mse", F.mse_loss))
     se, te = leaf(B, 768), torch.randn(B, 768, generator=_g(12))
-    out.append(("cos_emb_loss", f"B={B}, D=768", {}, {"targets": te}, {"scores": se}, [se],
-                lambda: F.cosine_embedding_loss(se, te, torch.ones(B))))
-    out.append(vqa("bce_kl", lambda s, t: 0.5 * ref_softmax_kldiv(s, t) + F.binary_cross_entropy_with_logits(s, t) * t.size(1),
-                   params={"weight_softmax": 0.5}))
-    out.append(vqa("bce_kl_combined", lambda s, t: 0.5 * ref_softmax_kldiv(s, t) + F.binary_cross_entropy_with_logits(s, t) * t.size(1),
-                   params={"weight_softmax": 0.5}))
+    out.append(
+        (
+            "cos_emb_loss",
+            f"B={B}, D=768",
+            {},
+            {"targets": te},
+            {"scores": se},
+            [se],
+            lambda: F.cosine_embedding_loss(se, te, torch.ones(B)),
+        )
+    )
+    out.append(
+        vqa(
+            "bce_kl",
+            lambda s, t: 0.5 * ref_softmax_kldiv(s, t) + F.binary_cross_entropy_with_logits(s, t) * t.size(1),
+            params={"weight_softmax": 0.5},
+        )
+    )
+    out.append(
+        vqa(
+            "bce_kl_combined",
+            lambda s, t: 0.5 * ref_softmax_kldiv(s, t) + F.binary_cross_entropy_with_logits(s, t) * t.size(1),
+            params={"weight_softmax": 0.5},
+        )
+    )
     out.append(vqa("softmax_kldiv", ref_softmax_kldiv))
     out.append(vqa("weighted_softmax", ref_weighted_softmax))
-    out.append(vqa("wrong", lambda s, t: F.kl_div(F.log_softmax(s, dim=1), _normalized(t), reduction="none").mean() * t.size(1)))
+    out.append(
+        vqa(
+            "wrong", lambda s, t: F.kl_div(F.log_softmax(s, dim=1), _normalized(t), reduction="none").mean() * t.size(1)
+        )
+    )
     out.append(vqa("soft_label_cross_entropy", ref_soft_label_ce))
     out.append(vqa("label_smoothing_cross_entropy", ref_label_smoothing_ce, targets=y))
     images, texts = leaf(B, 1024, seed=13, scale=0.03), leaf(B, 1024, seed=14, scale=0.03)
-    out.append(("in_batch_hinge", f"B={B}, D=1024 (VSE++)", {"margin": 0.2}, {}, {"scores": images, "targets": texts},
-                [images, texts], lambda: ref_in_batch_hinge(images, texts)))
+    out.append(
+        (
+            "in_batch_hinge",
+            f"B={B}, D=1024 (VSE++)",
+            {"margin": 0.2},
+            {},
+            {"scores": images, "targets": texts},
+            [images, texts],
+            lambda: ref_in_batch_hinge(images, texts),
+        )
+    )
     e1, e2, temp = leaf(B, 512, seed=15, scale=0.05), leaf(B, 512, seed=16, scale=0.05), torch.tensor(0.07)
-    out.append(("contrastive_loss", f"B={B}, D=512 (CLIP)", {}, {}, {"embedding_1": e1, "embedding_2": e2, "temperature": temp},
-                [e1, e2], lambda: ref_contrastive(e1, e2, temp)))
+    out.append(
+        (
+            "contrastive_loss",
+            f"B={B}, D=512 (CLIP)",
+            {},
+            {},
+            {"embedding_1": e1, "embedding_2": e2, "temperature": temp},
+            [e1, e2],
+            lambda: ref_contrastive(e1, e2, temp),
+        )
+    )
     fe, labels = leaf(B, 512, seed=17), torch.randint(0, 64, (B,), generator=_g(18))
-    out.append(("ms_loss", f"B={B}, D=512, 64 classes", {}, {"targets": labels}, {"fused_embedding": fe}, [fe],
-                lambda: ref_ms(fe, labels)))
+    out.append(
+        (
+            "ms_loss",
+            f"B={B}, D=512, 64 classes",
+            {},
+            {"targets": labels},
+            {"fused_embedding": fe},
+            [fe],
+            lambda: ref_ms(fe, labels),
+        )
+    )
     xr, tr = leaf(B, 768, seed=19, scale=0.05), torch.randn(B, 768, generator=_g(20)) * 0.05
-    out.append(("refiner_ms", f"B={B}, D=768", {}, {"targets": tr}, {"scores": xr}, [xr], lambda: ref_refiner_ms(xr, tr)))
-    out.append(("refiner_contrastive_loss", f"B={B}, D=768", {}, {"targets": tr}, {"scores": xr}, [xr],
-                lambda: ref_refiner_contrastive(xr, tr)))
+    out.append(
+        ("refiner_ms", f"B={B}, D=768", {}, {"targets": tr}, {"scores": xr}, [xr], lambda: ref_refiner_ms(xr, tr))
+    )
+    out.append(
+        (
+            "refiner_contrastive_loss",
+            f"B={B}, D=768",
+            {},
+            {"targets": tr},
+            {"scores": xr},
+            [xr],
+            lambda: ref_refiner_contrastive(xr, tr),
+        )
+    )
     sv, tv = leaf(B, C, seed=21), soft_targets()
-    out.append(("multi", f"B={B}, C={C}: 0.3 logit_bce + 0.7 softmax_kldiv", {"losses": [
-        {"type": "logit_bce", "weight": 0.3}, {"type": "softmax_kldiv", "weight": 0.7}]}, {"targets": tv}, {"scores": sv}, [sv],
-        lambda: F.binary_cross_entropy_with_logits(sv, tv) * tv.size(1) * 0.3 + ref_softmax_kldiv(sv, tv) * 0.7))
+    out.append(
+        (
+            "multi",
+            f"B={B}, C={C}: 0.3 logit_bce + 0.7 softmax_kldiv",
+            {"losses": [{"type": "logit_bce", "weight": 0.3}, {"type": "softmax_kldiv", "weight": 0.7}]},
+            {"targets": tv},
+            {"scores": sv},
+            [sv],
+            lambda: F.binary_cross_entropy_with_logits(sv, tv) * tv.size(1) * 0.3 + ref_softmax_kldiv(sv, tv) * 0.7,
+        )
+    )
     return out
 
 
@@ -225,8 +335,12 @@ def run(quick: bool) -> Section:
         loss: Loss[Any] = LossCollection.from_config([entry]).losses[0]
         torch.testing.assert_close(_total(loss(sample_list, model_output)), reference(), rtol=1e-4, atol=1e-5)
 
-        def ours(loss: Loss[Any] = loss, sample_list: Batch = sample_list, model_output: Batch = model_output,
-                 leaves: list[Tensor] = leaves) -> None:
+        def ours(
+            loss: Loss[Any] = loss,
+            sample_list: Batch = sample_list,
+            model_output: Batch = model_output,
+            leaves: list[Tensor] = leaves,
+        ) -> None:
             _total(loss(sample_list, model_output)).backward()
             for x in leaves:
                 x.grad = None
@@ -241,16 +355,30 @@ def run(quick: bool) -> Section:
         hand()
         number = 1 if quick else max(1, round(0.005 / max(time.perf_counter() - start, 1e-6)))
         # "hand again" is the same function as "hand": its ratio is this run's noise floor for this loss.
-        times = compare({"hand": hand, "hand again": lambda: hand(), "typed_losses": ours},
-                        repeats=3 if quick else 61, number=number, warmup=1 if quick else 3)
+        times = compare(
+            {"hand": hand, "hand again": hand, "typed_losses": ours},
+            repeats=3 if quick else 61,
+            number=number,
+            warmup=1 if quick else 3,
+        )
         ratio = times.ratio("typed_losses", "hand")
         noise = times.ratio("hand again", "hand")
         ratios.append(ratio)
         noises.append(abs(noise - 1.0))
-        rows.append([f"`{name}`", size, fmt_ms(times["hand"]), fmt_ms(times["typed_losses"]), fmt_ratio(ratio, TARGET),
-                     f"{noise:.3f}x"])
-        print(f"{name:32s} hand {fmt_ms(times['hand']):>10s}  typed_losses {fmt_ms(times['typed_losses']):>10s}  "
-              f"{ratio:.3f}x  (hand vs hand {noise:.3f}x)")
+        rows.append(
+            [
+                f"`{name}`",
+                size,
+                fmt_ms(times["hand"]),
+                fmt_ms(times["typed_losses"]),
+                fmt_ratio(ratio, TARGET),
+                f"{noise:.3f}x",
+            ]
+        )
+        print(
+            f"{name:32s} hand {fmt_ms(times['hand']):>10s}  typed_losses {fmt_ms(times['typed_losses']):>10s}  "
+            f"{ratio:.3f}x  (hand vs hand {noise:.3f}x)"
+        )
     table = markdown_table(["loss", "inputs", "by hand", "typed_losses", "ratio", "noise: hand vs itself"], rows)
     intro = (
         "Each catalog loss alone, forward + backward, built from a config and called like the collection calls "
@@ -261,10 +389,14 @@ def run(quick: bool) -> Section:
         "a few percent only for the losses that take under a millisecond."
     )
     within = sum(r <= TARGET for r in ratios)
-    summary = [[f"each of the {len(ratios)} catalog losses vs hand-written (VQA-sized inputs)",
-                f"median {statistics.median(ratios):.3f}x, max {max(ratios):.3f}x; {within} of {len(ratios)} within "
-                f"target (noise: hand vs itself strays up to {max(noises):.1%})",
-                f"<= {TARGET:g}x"]]
+    summary = [
+        [
+            f"each of the {len(ratios)} catalog losses vs hand-written (VQA-sized inputs)",
+            f"median {statistics.median(ratios):.3f}x, max {max(ratios):.3f}x; {within} of {len(ratios)} within "
+            f"target (noise: hand vs itself strays up to {max(noises):.1%})",
+            f"<= {TARGET:g}x",
+        ]
+    ]
     return Section("Each catalog loss against a hand-written reference", intro, table, summary)
 
 

@@ -45,19 +45,27 @@ def run(quick: bool) -> Section:
     def runner(argv: list[str]) -> object:
         return lambda: subprocess.run(argv, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
-    times = compare({k: runner(v) for k, v in commands.items()}, repeats=1 if quick else 7, number=1, warmup=0 if quick else 1)
+    times = compare(
+        {k: runner(v) for k, v in commands.items()}, repeats=1 if quick else 7, number=1, warmup=0 if quick else 1
+    )
     floor = times["import torch"]
     rows = []
     for name, seconds in times.items():
         target = TARGET if name.startswith("typed-losses") else None
         extra = seconds - floor
-        rows.append([f"`{name}`", fmt_ms(seconds), "-" if name == "import torch" else ("+" if extra >= 0 else "") + fmt_ms(extra),
-                     fmt_ratio(seconds / floor, target)])
+        rows.append(
+            [
+                f"`{name}`",
+                fmt_ms(seconds),
+                "-" if name == "import torch" else ("+" if extra >= 0 else "") + fmt_ms(extra),
+                fmt_ratio(seconds / floor, target),
+            ]
+        )
         print(f"{name:60s} {fmt_ms(seconds):>10s}  {seconds / floor:.3f}x")
     table = markdown_table(["command", "wall time", "beyond `import torch`", "ratio"], rows)
     intro = (
         "Fresh processes, wall time (`benchmarks/bench_cli.py`). The import overhead of typed_losses is the "
-        f"difference to a bare `python -c \"import torch\"`. Target: `validate` <= {TARGET}x the bare torch import."
+        f'difference to a bare `python -c "import torch"`. Target: `validate` <= {TARGET}x the bare torch import.'
     )
     # In-process: the import of typed_losses (and of the catalog) timed right after `import torch` in the same
     # fresh process, so that the two processes' start-up noise does not enter the difference.
@@ -67,12 +75,18 @@ def run(quick: bool) -> Section:
         "print(t1 - t0, t2 - t1, t3 - t2)"
     )
     samples = [
-        [float(x) for x in subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, check=True,
-                                          capture_output=True, text=True).stdout.split()]
+        [
+            float(x)
+            for x in subprocess.run(
+                [sys.executable, "-c", probe], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+            ).stdout.split()
+        ]
         for _ in range(2 if quick else 9)
     ]
-    torch_s, package_s, catalog_s = (statistics.median(column) for column in zip(*samples))
-    print(f"in-process imports: torch {fmt_ms(torch_s)}, typed_losses +{fmt_ms(package_s)}, catalog +{fmt_ms(catalog_s)}")
+    torch_s, package_s, catalog_s = (statistics.median(column) for column in zip(*samples, strict=True))
+    print(
+        f"in-process imports: torch {fmt_ms(torch_s)}, typed_losses +{fmt_ms(package_s)}, catalog +{fmt_ms(catalog_s)}"
+    )
     table += (
         "\n\nImports timed inside one fresh process, right after `import torch` (median of "
         f"{len(samples)} processes): `import torch` {fmt_ms(torch_s)}, then `import typed_losses` "
@@ -80,10 +94,16 @@ def run(quick: bool) -> Section:
     )
     validate = next(name for name in times if name.startswith("typed-losses"))
     summary = [
-        [f"`typed-losses validate` vs a bare `python -c \"import torch\"`", fmt_ratio(times[validate] / floor),
-         f"<= {TARGET:g}x"],
-        ["import time `typed_losses` adds beyond torch (in-process, catalog included)",
-         f"{fmt_ms(package_s)} + {fmt_ms(catalog_s)}", "-"],
+        [
+            '`typed-losses validate` vs a bare `python -c "import torch"`',
+            fmt_ratio(times[validate] / floor),
+            f"<= {TARGET:g}x",
+        ],
+        [
+            "import time `typed_losses` adds beyond torch (in-process, catalog included)",
+            f"{fmt_ms(package_s)} + {fmt_ms(catalog_s)}",
+            "-",
+        ],
     ]
     return Section("Command line and import time", intro, table, summary)
 

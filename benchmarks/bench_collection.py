@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from _timing import Section, compare, fmt_ms, fmt_ratio, machine_line, markdown_table, parse_quick, setup_threads
 from torch import Tensor
 
-from _timing import Section, compare, fmt_ms, fmt_ratio, machine_line, markdown_table, parse_quick, setup_threads
 from typed_losses import LossCollection
 from typed_losses.mmf import MMFLosses
 
@@ -74,23 +74,46 @@ def run(quick: bool) -> Section:
         number = 25 if small else 1
         repeats = (5 if small else 3) if quick else (321 if small else 101)
         # "hand again" is the same function as "hand": its ratio is this run's noise floor.
-        times = compare({"hand": hand, "hand again": lambda: hand(), "typed_losses": ours, "MMFLosses": mmf},
-                        repeats=repeats, number=number)
+        times = compare(
+            {"hand": hand, "hand again": hand, "typed_losses": ours, "MMFLosses": mmf},
+            repeats=repeats,
+            number=number,
+        )
         ratio = times.ratio("typed_losses", "hand")
         noise = times.ratio("hand again", "hand")
         overhead = times["typed_losses"] - times["hand"]
         rows.append(
-            [f"{label} (B={batch}, C={classes})", fmt_ms(times["hand"]), fmt_ms(times["typed_losses"]),
-             fmt_ms(overhead) if overhead > 0 else "-", fmt_ratio(ratio, target),
-             f"{fmt_ms(times['MMFLosses'])} ({fmt_ratio(times.ratio('MMFLosses', 'hand'))})", f"{noise:.3f}x"]
+            [
+                f"{label} (B={batch}, C={classes})",
+                fmt_ms(times["hand"]),
+                fmt_ms(times["typed_losses"]),
+                fmt_ms(overhead) if overhead > 0 else "-",
+                fmt_ratio(ratio, target),
+                f"{fmt_ms(times['MMFLosses'])} ({fmt_ratio(times.ratio('MMFLosses', 'hand'))})",
+                f"{noise:.3f}x",
+            ]
         )
-        summary.append([f"3-term `LossCollection` vs hand-written, {label} (B={batch}, C={classes})",
-                        f"{fmt_ratio(ratio)} (noise: hand vs itself {noise:.3f}x)", f"<= {target:g}x"])
-        print(f"{label}: hand {fmt_ms(times['hand'])}, typed_losses {fmt_ms(times['typed_losses'])}, ratio {ratio:.3f}, "
-              f"MMFLosses {times.ratio('MMFLosses', 'hand'):.3f}, hand vs hand {noise:.3f}")
+        summary.append(
+            [
+                f"3-term `LossCollection` vs hand-written, {label} (B={batch}, C={classes})",
+                f"{fmt_ratio(ratio)} (noise: hand vs itself {noise:.3f}x)",
+                f"<= {target:g}x",
+            ]
+        )
+        print(
+            f"{label}: hand {fmt_ms(times['hand'])}, typed_losses {fmt_ms(times['typed_losses'])}, ratio {ratio:.3f}, "
+            f"MMFLosses {times.ratio('MMFLosses', 'hand'):.3f}, hand vs hand {noise:.3f}"
+        )
     table = markdown_table(
-        ["size", "by hand (F.*)", "LossCollection", "overhead", "ratio", "MMFLosses + MMF's trainer sum",
-         "noise: hand vs itself"],
+        [
+            "size",
+            "by hand (F.*)",
+            "LossCollection",
+            "overhead",
+            "ratio",
+            "MMFLosses + MMF's trainer sum",
+            "noise: hand vs itself",
+        ],
         rows,
     )
     intro = (

@@ -13,8 +13,8 @@ import copy
 from typing import Any
 
 import yaml
-
 from _timing import Section, compare, fmt_ms, machine_line, markdown_table, parse_quick, setup_threads
+
 from typed_losses import LossCollection, check_losses, load_yaml_text
 
 TARGET_S = 0.5
@@ -26,7 +26,10 @@ _TEMPLATES: list[dict[str, Any]] = [
     {"type": "mse", "weight": 2.0},
     {"type": "soft_label_cross_entropy", "params": {"ignore_index": -1, "normalize_targets": False}},
     {"type": "in_batch_hinge", "params": {"margin": 0.2, "hard": True}},
-    {"type": "multi", "params": [{"type": "logit_bce", "weight": 0.3}, {"type": "attention_supervision", "weight": 0.7}]},
+    {
+        "type": "multi",
+        "params": [{"type": "logit_bce", "weight": 0.3}, {"type": "attention_supervision", "weight": 0.7}],
+    },
 ]
 
 
@@ -55,13 +58,28 @@ def run(quick: bool) -> Section:
 
         repeats = (1 if n >= 100 else 3) if quick else (5 if n >= 1000 else 11)
         number = 1 if n >= 100 else (3 if quick else 20)
-        times = compare({"loaded": checked, "plain": plain, "yaml": from_yaml}, repeats=repeats, number=number, warmup=1,
-                        disable_gc=False)
+        times = compare(
+            {"loaded": checked, "plain": plain, "yaml": from_yaml},
+            repeats=repeats,
+            number=number,
+            warmup=1,
+            disable_gc=False,
+        )
         worst = max(times["loaded"], times["plain"])
         verdict = "ok" if worst < TARGET_S else f"MISSED (target < {TARGET_S} s)"
-        rows.append([str(n), fmt_ms(times["loaded"]), fmt_ms(times["plain"]), fmt_ms(times["yaml"]), verdict if n == 1000 else ""])
-        print(f"{n:5d} entries: loaded {fmt_ms(times['loaded'])}, plain {fmt_ms(times['plain'])}, "
-              f"yaml + from_config {fmt_ms(times['yaml'])}")
+        rows.append(
+            [
+                str(n),
+                fmt_ms(times["loaded"]),
+                fmt_ms(times["plain"]),
+                fmt_ms(times["yaml"]),
+                verdict if n == 1000 else "",
+            ]
+        )
+        print(
+            f"{n:5d} entries: loaded {fmt_ms(times['loaded'])}, plain {fmt_ms(times['plain'])}, "
+            f"yaml + from_config {fmt_ms(times['yaml'])}"
+        )
         if n == 1000:
             summary = [
                 ["check 1000 `losses` entries of plain Python data", fmt_ms(times["plain"]), f"< {TARGET_S} s"],
@@ -69,8 +87,13 @@ def run(quick: bool) -> Section:
                 ["parse, check and build 1000 entries from yaml text", fmt_ms(times["yaml"]), "-"],
             ]
     table = markdown_table(
-        ["entries", "check_losses (loaded config)", "check_losses (plain Python data)",
-         "load_yaml_text + from_config", "target"],
+        [
+            "entries",
+            "check_losses (loaded config)",
+            "check_losses (plain Python data)",
+            "load_yaml_text + from_config",
+            "target",
+        ],
         rows,
     )
     intro = (

@@ -51,7 +51,7 @@ def readme_block(sections: list[_timing.Section], machine: str, date: str) -> st
     table = _timing.markdown_table(["benchmark", "result", "target"], rows)
     return (
         f"{README_START}\n{table}\n\nMeasured on {machine}, {date}; forward + backward; a ratio is the median of "
-        "per-repeat ratios, the variants interleaved in random order, and \"noise\" is the hand-written code "
+        'per-repeat ratios, the variants interleaved in random order, and "noise" is the hand-written code '
         "timed against itself in the same run. Every table, the method and how to reproduce: [docs/performance.md](docs/performance.md). "
         "Collections compile to one graph (`torch.compile(losses, fullgraph=True)`) and never force a "
         f"host-device sync (both are tested).\n{README_END}"

@@ -26,7 +26,7 @@ def _repo_root(config: Any) -> Path:
 def _repo_path(page_uri: str, target: str, root: Path) -> str | None:
     """The repository-relative path a link from ``page_uri`` points to, when it leaves ``docs/``."""
     joined = posixpath.normpath(posixpath.join("docs", posixpath.dirname(page_uri), target))
-    if joined.startswith("docs/") or joined.startswith("..") or not (root / joined).exists():
+    if joined.startswith(("docs/", "..")) or not (root / joined).exists():
         return None
     return joined
 
@@ -53,7 +53,9 @@ def on_files(files: Files, config: Any) -> Files:
             for child in sorted((root / path).iterdir()):
                 if child.is_file() and not child.name.startswith("."):
                     wanted_file = f"{path}/{child.name}"
-                    files.append(File.generated(config, f"{PREFIX}/{wanted_file}", abs_src_path=str(root / wanted_file)))
+                    files.append(
+                        File.generated(config, f"{PREFIX}/{wanted_file}", abs_src_path=str(root / wanted_file))
+                    )
             files.append(File.generated(config, f"{PREFIX}/{path}/index.md", content=_listing(root, path)))
         elif files.get_file_from_path(f"{PREFIX}/{path}") is None:
             files.append(File.generated(config, f"{PREFIX}/{path}", abs_src_path=str(root / path)))

@@ -24,7 +24,6 @@ from typed_losses.output import LossOutput
 from typed_losses.registry import REGISTRY, LossSpec, load_plugin, register_loss
 from typed_losses.term import Term
 
-
 if TYPE_CHECKING:
     from typed_losses.builders import build_loss
 else:

@@ -79,7 +79,7 @@ from typed_losses.losses.soft_labels import (
     WrongLoss,
     WrongParams,
 )
-from typed_losses.registry import REGISTRY, LossSpec
+from typed_losses.registry import REGISTRY
 
 __all__ = ["LossName", "build_loss"]
 

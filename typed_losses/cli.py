@@ -24,6 +24,7 @@ from typed_losses.registry import REGISTRY, load_plugin
 
 __all__ = ["main"]
 
+
 def _print_issues(issues: Sequence[ConfigIssue], out: TextIO) -> None:
     for issue in issues:
         print(issue.format(severity="error"), file=out)
@@ -174,9 +175,7 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check the `losses` of config files")
     validate.add_argument("files", nargs="+", metavar="FILE")
-    validate.add_argument(
-        "--key", metavar="DOTTED.KEY", help="check only this key (default: every key named `losses`)"
-    )
+    validate.add_argument("--key", metavar="DOTTED.KEY", help="check only this key (default: every key named `losses`)")
     validate.add_argument(
         "--allow-no-losses",
         action="store_true",
@@ -188,9 +187,7 @@ def _parser() -> argparse.ArgumentParser:
         "show", help="the resolved losses of a config: every value and where it came from (file:line, default)"
     )
     show.add_argument("file", metavar="FILE")
-    show.add_argument(
-        "--key", metavar="DOTTED.KEY", help="show only this key (default: every key named `losses`)"
-    )
+    show.add_argument("--key", metavar="DOTTED.KEY", help="show only this key (default: every key named `losses`)")
     show.add_argument(
         "--format",
         choices=("auto", "table", "plain", "json"),
@@ -203,9 +200,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("-v", "--verbose", action="store_true", help="also show inputs and output terms")
     listing.set_defaults(run=_list)
 
-    schema = sub.add_parser(
-        "schema", help="write the JSON Schema of loss configs (for editors and check-jsonschema)"
-    )
+    schema = sub.add_parser("schema", help="write the JSON Schema of loss configs (for editors and check-jsonschema)")
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
     schema.set_defaults(run=_schema)
 
@@ -214,7 +209,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--steps", type=_positive, default=300, help="training steps (default: 300)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the data, the model and the batches (default: 0)")
     demo.add_argument(
-        "--out", metavar="DIR", default="demo-output", help="where to write losses.csv/.json/.png (default: demo-output)"
+        "--out",
+        metavar="DIR",
+        default="demo-output",
+        help="where to write losses.csv/.json/.png (default: demo-output)",
     )
     demo.set_defaults(run=_demo)
 

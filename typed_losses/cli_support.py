@@ -17,7 +17,7 @@ def find_losses(node: Node, key: str = LOSSES_KEY) -> list[Node]:
     """Every value of a key named ``key`` anywhere in the document, outermost first, unresolved."""
     found: list[Node] = []
     if isinstance(node, DictConfig):
-        for name in node.keys():
+        for name in node:
             child = node._get_node(name)
             assert isinstance(child, Node)
             if name == key:

@@ -61,9 +61,7 @@ def _spec_for(term: Term[Any], registry: Registry) -> LossSpec:
     if len(specs) == 1:
         return specs[0]
     if not specs:
-        raise LossConfigError(
-            [ConfigIssue(params_class.__name__, f"no registered loss takes {params_class.__name__}")]
-        )
+        raise LossConfigError([ConfigIssue(params_class.__name__, f"no registered loss takes {params_class.__name__}")])
     names = ", ".join(s.name for s in specs)
     raise LossConfigError(
         [
@@ -461,9 +459,7 @@ class LossCollection(nn.Module):
             _raise_if_not_finite(output)
         return output
 
-    def _present(
-        self, sample_list: Batch
-    ) -> tuple[tuple[tuple[str, float | None, Loss[Any]], ...], tuple[str, ...]]:
+    def _present(self, sample_list: Batch) -> tuple[tuple[tuple[str, float | None, Loss[Any]], ...], tuple[str, ...]]:
         """The plan's entries whose targets are all in ``sample_list``, and the names of the others."""
         kept = []
         skipped = []
@@ -487,9 +483,7 @@ def _option_issues(check_finite: object, missing_targets: object) -> list[Config
     if not isinstance(check_finite, bool):
         issues.append(ConfigIssue("check_finite", f"expected True or False, found {check_finite!r}"))
     if missing_targets not in _MISSING_TARGETS:
-        issues.append(
-            ConfigIssue("missing_targets", f"expected 'error' or 'skip', found {missing_targets!r}")
-        )
+        issues.append(ConfigIssue("missing_targets", f"expected 'error' or 'skip', found {missing_targets!r}"))
     return issues
 
 
@@ -545,7 +539,11 @@ def _config_of_state(state: Any, where: str) -> list[Any]:
     """The ``losses`` list of a collection's extra state, checked for shape and format."""
     if not isinstance(state, Mapping) or "losses" not in state or "format" not in state:
         raise LossConfigError(
-            [ConfigIssue(where, f"expected {{'format': {STATE_FORMAT}, 'losses': [...]}}, found {type(state).__name__}")]
+            [
+                ConfigIssue(
+                    where, f"expected {{'format': {STATE_FORMAT}, 'losses': [...]}}, found {type(state).__name__}"
+                )
+            ]
         )
     if state["format"] != STATE_FORMAT:
         raise LossConfigError(

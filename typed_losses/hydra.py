@@ -116,7 +116,7 @@ def _strip_null_names(node: Node) -> None:
     if isinstance(node, ListConfig):
         entries = [node._get_node(i) for i in range(len(node))]
     elif isinstance(node, DictConfig):
-        entries = [node._get_node(k) for k in node.keys()]
+        entries = [node._get_node(k) for k in node]
     else:
         return
     for entry in entries:

@@ -59,6 +59,7 @@ R_co = TypeVar("R_co", bound=LossValue, covariant=True)
 class _Forward(Protocol[R_co]):
     def forward(self, sample_list: Batch, model_output: Batch) -> R_co: ...
 
+
 Source = Literal["sample_list", "model_output"]
 DType = Literal["float", "integer", "bool", "any"]
 _DTYPE_CODES = {"any": 0, "float": 1, "integer": 2, "bool": 3}
@@ -163,7 +164,7 @@ def model_input(
 
 def _keys_of(mapping: object) -> list[str]:
     if isinstance(mapping, Mapping):
-        return [str(k) for k in mapping.keys()]
+        return [str(k) for k in mapping]
     return []
 
 
@@ -188,9 +189,7 @@ def _compiling_error_class(kind: str) -> type[LossInputError]:
     base: type[LossInputError] = LossShapeError if kind == "shape" else LossInputError
 
     class _RaisedWhileCompiling(base, TorchRuntimeError):  # type: ignore[valid-type,misc]
-        def __init__(
-            self, message: str, *, term: str, key: str, source: str, available: Sequence[str] = ()
-        ) -> None:
+        def __init__(self, message: str, *, term: str, key: str, source: str, available: Sequence[str] = ()) -> None:
             base.__init__(self, message, term=term, key=key, source=source, available=available)
             self.msg = self._text = message
             self.real_stack = StackSummary()  # no "from user code" trace appended by Dynamo
@@ -248,9 +247,7 @@ class Loss(nn.Module, Generic[P]):
         super().__init__()
         expected = type(self).params_class
         if expected is not None and not isinstance(params, expected):
-            raise TypeError(
-                f"{type(self).__name__} takes {expected.__name__}, got {type(params).__name__}"
-            )
+            raise TypeError(f"{type(self).__name__} takes {expected.__name__}, got {type(params).__name__}")
         self.params = params
         self.term_name = name or type(self).loss_name or type(self).__name__
 
@@ -303,16 +300,12 @@ class Loss(nn.Module, Generic[P]):
                 available = _keys_of(mapping)
                 if torch.compiler.is_compiling():
                     _raise_while_compiling("missing", "", self.term_name, part, where, tuple(available))
-                raise LossInputError.missing(
-                    term=self.term_name, key=part, source=where, available=available
-                ) from None
+                raise LossInputError.missing(term=self.term_name, key=part, source=where, available=available) from None
         return mapping
 
     def _check_tensor(self, spec: Input, value: object) -> None:
         if not isinstance(value, Tensor):
-            raise self.input_error(
-                spec, f"{spec.describe()} must be a tensor, found {type(value).__name__}"
-            )
+            raise self.input_error(spec, f"{spec.describe()} must be a tensor, found {type(value).__name__}")
         if spec.ranks and value.dim() not in spec.ranks:
             raise self.input_error(
                 spec, f"expected {spec.describe()}, found shape {shape_of(value)} (rank {value.dim()})"
@@ -342,9 +335,7 @@ class Loss(nn.Module, Generic[P]):
         if a.size(dim) != b.size(dim):
             raise self.shape_mismatch(first, a, second, b, f"must agree in dimension {dim}")
 
-    def shape_mismatch(
-        self, first: Input, a: Tensor, second: Input, b: Tensor, problem: str
-    ) -> LossShapeError:
+    def shape_mismatch(self, first: Input, a: Tensor, second: Input, b: Tensor, problem: str) -> LossShapeError:
         """A :class:`LossShapeError` naming two inputs and their shapes (``raise`` it)."""
         return self._shape_error(
             f"loss {self.term_name!r}: {first.source}[{first.key!r}] {shape_of(a)} and "

@@ -138,9 +138,8 @@ class MMFLosses(nn.Module):
         losses: dict[str, Tensor] = {}
         for name, value in output.terms.items():
             weight = self._weight_of(name)
-            if weight is not None:
-                value = value * weight
-            losses[prefix + name] = value.view(1) if value.dim() == 0 else value
+            weighted = value if weight is None else value * weight
+            losses[prefix + name] = weighted.view(1) if weighted.dim() == 0 else weighted
         return losses
 
     if TYPE_CHECKING:

@@ -183,9 +183,7 @@ def _child(node: Node, key: str) -> Node | None:
     return None
 
 
-def _describe_term(
-    ctx: _Context, entry: Node, name_key: str | None, term: Term[Any], type_name: str
-) -> TermProvenance:
+def _describe_term(ctx: _Context, entry: Node, name_key: str | None, term: Term[Any], type_name: str) -> TermProvenance:
     path, _ = path_of(entry)
     label = render_path("", path) or ctx.label
     params = term.params

@@ -58,9 +58,7 @@ class Registry:
 
     # -- registration ----------------------------------------------------------------------------------
 
-    def register(
-        self, name: str, loss_class: type[Loss[Any]], *, params: type[Any] | None = None
-    ) -> LossSpec:
+    def register(self, name: str, loss_class: type[Loss[Any]], *, params: type[Any] | None = None) -> LossSpec:
         """Register ``loss_class`` under ``name``; raise ``TypeError``/``ValueError`` on a bad declaration."""
         where = f"{loss_class.__module__}.{loss_class.__qualname__}"
         if not isinstance(name, str) or not _NAME.match(name):

@@ -169,9 +169,14 @@ def _apply(branches: list[JSON], checks: _Checks, unexpressed: list[str]) -> lis
     for v, optional in checks.top:
         kind = type(v).__name__
         custom = getattr(v, "json_schema", None)
-        if not optional and kind in _FAILS_ON_NONE and custom is None:
-            if not (kind == "_InValidator" and None in v.options):  # it runs on None too, and fails
-                branches = [b for b in branches if b != _NULL] or branches
+        # An optional(...)-less validator runs on None too, and fails (unless None is one of its options).
+        if (
+            not optional
+            and kind in _FAILS_ON_NONE
+            and custom is None
+            and not (kind == "_InValidator" and None in v.options)
+        ):
+            branches = [b for b in branches if b != _NULL] or branches
         if isinstance(custom, dict):
             branches = [b if b == _NULL else {**b, **custom} for b in branches]
         elif kind == "_NumberValidator" and v.compare_op in _KEYWORDS_BY_OP:

@@ -40,7 +40,12 @@ def test_short_run_prints_plain_progress_summary_and_files(tmp_path: Path) -> No
     assert lines[0] == f"{packaged}: ok: 2 loss terms: bce_kl, answer_ce"
     # first step, every fifth of the run, last step: 6 plain lines, no control characters
     assert [line[:10] for line in lines[1:7]] == [
-        "step  1/20", "step  4/20", "step  8/20", "step 12/20", "step 16/20", "step 20/20"
+        "step  1/20",
+        "step  4/20",
+        "step  8/20",
+        "step 12/20",
+        "step 16/20",
+        "step 20/20",
     ]
     assert lines[1][10:].split() == ["bce_kl/kl=0.4777", "bce_kl/bce=6.8704", "answer_ce=2.3475", "total=8.5219"]
     assert lines[7].startswith("trained 20 steps in ")

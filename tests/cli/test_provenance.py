@@ -32,15 +32,15 @@ def table(terms: list[TermProvenance]) -> list[tuple[int, str, str, object, str]
 
 def test_literal_default_and_interpolation_origins() -> None:
     terms = shown(
-        "defaults:\n"                                   # 1
-        "  smoothing: 0.2\n"                            # 2
-        "  alias: ${defaults.smoothing}\n"              # 3
-        "losses:\n"                                     # 4
-        "  - type: cross_entropy\n"                     # 5
-        "    name: ce\n"                                # 6
-        "    params:\n"                                 # 7
-        "      label_smoothing: ${defaults.alias}\n"    # 8: a chain, followed to its end
-        "      reduction: sum\n"                        # 9
+        "defaults:\n"  # 1
+        "  smoothing: 0.2\n"  # 2
+        "  alias: ${defaults.smoothing}\n"  # 3
+        "losses:\n"  # 4
+        "  - type: cross_entropy\n"  # 5
+        "    name: ce\n"  # 6
+        "    params:\n"  # 7
+        "      label_smoothing: ${defaults.alias}\n"  # 8: a chain, followed to its end
+        "      reduction: sum\n"  # 9
     )
     assert table(terms) == [
         (0, "ce", "type", "cross_entropy", "c.yaml:5"),
@@ -62,12 +62,12 @@ def test_literal_default_and_interpolation_origins() -> None:
 
 def test_relative_interpolation_names_its_target() -> None:
     (term,) = shown(
-        "losses:\n"                                     # 1
-        "  - type: bce_kl\n"                            # 2
-        "    name: kl\n"                                # 3
-        "    params:\n"                                 # 4
-        "      weight_softmax: ${..weight}\n"           # 5
-        "    weight: 0.5\n"                             # 6
+        "losses:\n"  # 1
+        "  - type: bce_kl\n"  # 2
+        "    name: kl\n"  # 3
+        "    params:\n"  # 4
+        "      weight_softmax: ${..weight}\n"  # 5
+        "    weight: 0.5\n"  # 6
     )
     assert term.params[0].value == 0.5
     assert term.params[0].origin.describe() == "interpolation ${..weight} (c.yaml:5) -> losses[0].weight (c.yaml:6)"
@@ -75,22 +75,23 @@ def test_relative_interpolation_names_its_target() -> None:
 
 def test_weight_and_type_from_interpolations_and_string_interpolation_without_target() -> None:
     terms = shown(
-        "w: 0.25\n"                                     # 1
-        "kind: bce_kl\n"                                # 2
-        "tag: kl\n"                                     # 3
-        "losses:\n"                                     # 4
-        "  - type: ${kind}\n"                           # 5
-        "    name: vqa_${tag}\n"                        # 6
-        "    weight: ${w}\n"                            # 7
-        "    params: {weight_softmax: 2}\n"             # 8
+        "w: 0.25\n"  # 1
+        "kind: bce_kl\n"  # 2
+        "tag: kl\n"  # 3
+        "losses:\n"  # 4
+        "  - type: ${kind}\n"  # 5
+        "    name: vqa_${tag}\n"  # 6
+        "    weight: ${w}\n"  # 7
+        "    params: {weight_softmax: 2}\n"  # 8
     )
     origins = {s.key: s.origin for s in terms[0].settings}
     assert [(s.key, s.value) for s in terms[0].settings] == [
-        ("type", "bce_kl"), ("name", "vqa_kl"), ("weight", 0.25), ("params.weight_softmax", 2.0)
+        ("type", "bce_kl"),
+        ("name", "vqa_kl"),
+        ("weight", 0.25),
+        ("params.weight_softmax", 2.0),
     ]
-    assert origins["type"] == Origin(
-        "interpolation", Where(FILE, 5, 11), "${kind}", "kind", Where(FILE, 2, 7)
-    )
+    assert origins["type"] == Origin("interpolation", Where(FILE, 5, 11), "${kind}", "kind", Where(FILE, 2, 7))
     assert origins["name"] == Origin("interpolation", Where(FILE, 6, 11), "vqa_${tag}")
     assert origins["name"].describe() == "interpolation vqa_${tag} (c.yaml:6)"
     assert origins["weight"].describe() == "interpolation ${w} (c.yaml:7) -> w (c.yaml:1)"
@@ -99,15 +100,15 @@ def test_weight_and_type_from_interpolations_and_string_interpolation_without_ta
 
 def test_mapping_form_bare_names_and_yaml_merge_keys() -> None:
     terms = shown(
-        "base: &base\n"                                 # 1
-        "  label_smoothing: 0.3\n"                      # 2
-        "losses:\n"                                     # 3
-        "  scores: logit_bce\n"                         # 4
-        "  answers:\n"                                  # 5
-        "    type: cross_entropy\n"                     # 6
-        "    params:\n"                                 # 7
-        "      <<: *base\n"                             # 8
-        "      ignore_index: 3\n"                       # 9
+        "base: &base\n"  # 1
+        "  label_smoothing: 0.3\n"  # 2
+        "losses:\n"  # 3
+        "  scores: logit_bce\n"  # 4
+        "  answers:\n"  # 5
+        "    type: cross_entropy\n"  # 6
+        "    params:\n"  # 7
+        "      <<: *base\n"  # 8
+        "      ignore_index: 3\n"  # 9
     )
     assert [t.path for t in terms] == ["losses.scores", "losses.answers"]
     assert table(terms)[:3] == [
@@ -123,14 +124,14 @@ def test_mapping_form_bare_names_and_yaml_merge_keys() -> None:
 
 def test_multi_children_are_nested_terms() -> None:
     terms = shown(
-        "losses:\n"                                     # 1
-        "  - type: multi\n"                             # 2
-        "    weight: 2\n"                               # 3
-        "    params:\n"                                 # 4
-        "      - type: cross_entropy\n"                 # 5
-        "        weight: 0.3\n"                         # 6
-        "        params: {label_smoothing: 0.1}\n"      # 7
-        "      - mse\n"                                 # 8
+        "losses:\n"  # 1
+        "  - type: multi\n"  # 2
+        "    weight: 2\n"  # 3
+        "    params:\n"  # 4
+        "      - type: cross_entropy\n"  # 5
+        "        weight: 0.3\n"  # 6
+        "        params: {label_smoothing: 0.1}\n"  # 7
+        "      - mse\n"  # 8
     )
     assert [(depth, term.path, term.name) for depth, term in terms[0].walk()] == [
         (0, "losses[0]", "multi"),

@@ -66,7 +66,10 @@ def test_total_is_the_mean_of_non_scalar_terms() -> None:
 
 def test_built_from_python_without_strings() -> None:
     collection = LossCollection(
-        [CrossEntropyParams(label_smoothing=0.1), Term(BinaryCrossEntropyKlParams(weight_softmax=1.0), weight=0.5, name="vqa")]
+        [
+            CrossEntropyParams(label_smoothing=0.1),
+            Term(BinaryCrossEntropyKlParams(weight_softmax=1.0), weight=0.5, name="vqa"),
+        ]
     )
     assert collection.names == ("cross_entropy", "vqa")
     assert collection.weights == (1.0, 0.5)
@@ -100,7 +103,10 @@ def test_config_round_trip() -> None:
     collection = LossCollection.from_config(cfg)
     plain = collection.to_config()
     assert plain == [
-        {"type": "cross_entropy", "params": {"weight": [1.0, 2.0, 3.0], "ignore_index": -100, "reduction": "sum", "label_smoothing": 0.0}},
+        {
+            "type": "cross_entropy",
+            "params": {"weight": [1.0, 2.0, 3.0], "ignore_index": -100, "reduction": "sum", "label_smoothing": 0.0},
+        },
         {"type": "bce_kl", "name": "kl", "weight": 0.25, "params": {"weight_softmax": 0.5}},
     ]
     again = LossCollection.from_config(plain)
@@ -120,9 +126,7 @@ def test_missing_input_names_term_key_mapping_and_available_keys() -> None:
     collection = LossCollection.from_config([{"type": "cross_entropy", "name": "answer_ce"}])
     with pytest.raises(LossInputError) as info:
         collection({"labels": INDICES}, {"scores": SCORES})
-    assert str(info.value) == (
-        "loss 'answer_ce' needs sample_list['targets'], which is missing (available: 'labels')"
-    )
+    assert str(info.value) == ("loss 'answer_ce' needs sample_list['targets'], which is missing (available: 'labels')")
     assert (info.value.term, info.value.key, info.value.source) == ("answer_ce", "targets", "sample_list")
 
 
@@ -137,13 +141,24 @@ def test_shape_mismatch_names_both_inputs() -> None:
 
 def test_rank_and_dtype_mismatch() -> None:
     collection = LossCollection([BinaryCrossEntropyKlParams(weight_softmax=1.0)])
-    with pytest.raises(LossShapeError, match=r"expected sample_list\['targets'\]: float tensor of rank 2, found shape \(2,\)"):
+    with pytest.raises(
+        LossShapeError, match=r"expected sample_list\['targets'\]: float tensor of rank 2, found shape \(2,\)"
+    ):
         collection({"targets": INDICES.float()}, {"scores": SCORES})
     with pytest.raises(LossShapeError, match="found dtype torch.int64"):
         collection({"targets": INDICES.view(2, 1).expand(2, 3)}, {"scores": SCORES})
 
 
-_DTYPES = [torch.float32, torch.float16, torch.float64, torch.int64, torch.int32, torch.uint8, torch.bool, torch.complex64]
+_DTYPES = [
+    torch.float32,
+    torch.float16,
+    torch.float64,
+    torch.int64,
+    torch.int32,
+    torch.uint8,
+    torch.bool,
+    torch.complex64,
+]
 
 
 @settings(max_examples=150, deadline=None)
@@ -186,7 +201,8 @@ def test_pickle_and_deepcopy_preserve_behaviour() -> None:
     for clone in (pickle.loads(pickle.dumps(collection)), copy.deepcopy(collection)):
         assert clone.terms == collection.terms
         torch.testing.assert_close(
-            clone({"targets": INDICES}, {"scores": SCORES}).total, collection({"targets": INDICES}, {"scores": SCORES}).total
+            clone({"targets": INDICES}, {"scores": SCORES}).total,
+            collection({"targets": INDICES}, {"scores": SCORES}).total,
         )
 
 
@@ -234,7 +250,9 @@ def test_a_custom_loss_with_several_terms_and_nested_inputs() -> None:
     out = collection({}, {"pair": {"left": torch.tensor([1.0, 3.0])}})
     assert {k: float(v) for k, v in out.terms.items()} == {"pair_test/a": 8.0, "pair_test/b": 2.0}
     assert float(out.total) == 10.0
-    with pytest.raises(LossInputError, match=r"needs model_output\['pair'\]\['left'\], which is missing \(available: 'right'\)"):
+    with pytest.raises(
+        LossInputError, match=r"needs model_output\['pair'\]\['left'\], which is missing \(available: 'right'\)"
+    ):
         collection({}, {"pair": {"right": torch.tensor([1.0])}})
 
 

@@ -115,7 +115,11 @@ def test_distinct_names_make_duplicates_fine() -> None:
         ([{"params": {}}], "losses[0]", "missing `type`: the registry name of the loss"),
         ([3], "losses[0]", "expected a loss name (str), found 3 (int)"),
         ([["cross_entropy"]], "losses[0]", "expected a loss name or a mapping with `type`, found a list"),
-        ([{"type": "cross_entropy", "weight": "heavy"}], "losses[0].weight", "expected a number >= 0, found 'heavy' (str)"),
+        (
+            [{"type": "cross_entropy", "weight": "heavy"}],
+            "losses[0].weight",
+            "expected a number >= 0, found 'heavy' (str)",
+        ),
         ([{"type": "cross_entropy", "weight": True}], "losses[0].weight", "expected a number >= 0, found True (bool)"),
         ([{"type": "cross_entropy", "name": ""}], "losses[0].name", "expected a non-empty string, found '' (str)"),
         (
@@ -123,9 +127,21 @@ def test_distinct_names_make_duplicates_fine() -> None:
             "losses[0].params",
             "params of CrossEntropyParams must be a mapping, found [1, 2] (list)",
         ),
-        ([{"type": "cross_entropy", "params": {"weight": [1, "x"]}}], "losses[0].params.weight", "expected list of float or null, found [1, 'x'] (list)"),
-        ([{"type": "cross_entropy", "params": {"label_smoothing": 1.0}}], "losses[0].params.label_smoothing", "'label_smoothing' must be < 1.0: 1.0"),
-        ([{"type": "bce_kl", "params": {"weight_softmax": None}}], "losses[0].params.weight_softmax", "expected float, found None (NoneType)"),
+        (
+            [{"type": "cross_entropy", "params": {"weight": [1, "x"]}}],
+            "losses[0].params.weight",
+            "expected list of float or null, found [1, 'x'] (list)",
+        ),
+        (
+            [{"type": "cross_entropy", "params": {"label_smoothing": 1.0}}],
+            "losses[0].params.label_smoothing",
+            "'label_smoothing' must be < 1.0: 1.0",
+        ),
+        (
+            [{"type": "bce_kl", "params": {"weight_softmax": None}}],
+            "losses[0].params.weight_softmax",
+            "expected float, found None (NoneType)",
+        ),
     ],
 )
 def test_single_mistakes(cfg: object, path: str, message: str) -> None:

@@ -76,7 +76,11 @@ def test_the_mapping_form_is_plain_too(create: CountingOmegaConf) -> None:
 
 
 def test_only_the_entries_with_problems_become_nodes(create: CountingOmegaConf) -> None:
-    config = [*VALID, {"type": "cross_entropy", "name": "ce", "params": {"label_smothing": 0.1}}, {"type": "mse", "name": "m", "weight": -1}]
+    config = [
+        *VALID,
+        {"type": "cross_entropy", "name": "ce", "params": {"label_smothing": 0.1}},
+        {"type": "mse", "name": "m", "weight": -1},
+    ]
     with pytest.raises(LossConfigError) as info:
         check_losses(config)
     assert create.calls == [[config[5]], [config[6]]]
@@ -146,14 +150,26 @@ def test_nodes_inside_plain_data_become_part_of_it() -> None:
 @pytest.mark.parametrize(
     ("config", "path", "message"),
     [
-        ([{"type": "cross_entropy", "name": None}], "losses[0].name", "expected a non-empty string, found None (NoneType)"),
-        ({"vqa": {"type": "logit_bce", "name": None}}, "losses.vqa.name", "expected a non-empty string, found None (NoneType)"),
+        (
+            [{"type": "cross_entropy", "name": None}],
+            "losses[0].name",
+            "expected a non-empty string, found None (NoneType)",
+        ),
+        (
+            {"vqa": {"type": "logit_bce", "name": None}},
+            "losses.vqa.name",
+            "expected a non-empty string, found None (NoneType)",
+        ),
         (
             [{"type": "multi", "params": [{"type": "mse", "name": None}]}],
             "losses[0].params[0].name",
             "expected a non-empty string, found None (NoneType)",
         ),
-        ([{"type": "mse", "weight": 10**400}], "losses[0].weight", f"weight must be a finite number >= 0, found {10**400!r}"),
+        (
+            [{"type": "mse", "weight": 10**400}],
+            "losses[0].weight",
+            f"weight must be a finite number >= 0, found {10**400!r}",
+        ),
     ],
 )
 def test_plain_data_gets_the_node_path_messages(config: Any, path: str, message: str) -> None:

@@ -60,7 +60,9 @@ def test_explicit_params_overrides() -> None:
 
 
 def test_duplicate_name_fails_with_both_classes_named() -> None:
-    with pytest.raises(ValueError, match=r"'cross_entropy'.*already taken by typed_losses\.losses\.classification\.CrossEntropyLoss"):
+    with pytest.raises(
+        ValueError, match=r"'cross_entropy'.*already taken by typed_losses\.losses\.classification\.CrossEntropyLoss"
+    ):
         register_loss("cross_entropy")(FocalLoss)
 
 

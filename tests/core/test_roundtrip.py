@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from helpers.strategies import params_instances, supported
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from typed_losses import REGISTRY, LossCollection, Term, check_params_data, unstructure_params
-from helpers.strategies import params_instances, supported
 
 SPECS = [spec for spec in REGISTRY if supported(spec.params_class)]
 
@@ -37,7 +37,7 @@ def test_params_round_trip(spec: object, data: st.DataObject) -> None:
     weights=st.lists(st.floats(min_value=0, max_value=10, allow_nan=False), min_size=4, max_size=4),
 )
 def test_collection_config_round_trip(items: tuple[attrs.AttrsInstance, ...], weights: list[float]) -> None:
-    terms = [Term(p, weight=w, name=f"t{i}") for i, (p, w) in enumerate(zip(items, weights))]
+    terms = [Term(p, weight=w, name=f"t{i}") for i, (p, w) in enumerate(zip(items, weights, strict=False))]
     collection = LossCollection(terms)
     rebuilt = LossCollection.from_config(collection.to_config())
     assert rebuilt.terms == collection.terms

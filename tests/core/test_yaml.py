@@ -36,7 +36,7 @@ def test_python_tags_are_rejected_with_position() -> None:
 
 
 def test_syntax_error_has_position() -> None:
-    message, line, column, _ = only_issue("losses:\n  - type: [unclosed\n")
+    message, line, _column, _ = only_issue("losses:\n  - type: [unclosed\n")
     assert message.startswith("YAML syntax error:")
     assert line == 3
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,10 +18,10 @@ def blocks(language: str) -> list[str]:
 
 
 @pytest.fixture
-def focal_registered(clean_registry: None) -> Iterator[dict[str, object]]:
+def focal_registered(clean_registry: None) -> dict[str, object]:
     namespace: dict[str, object] = {}
     exec(compile_block(code_blocks(README, "python")[0], README), namespace)
-    yield namespace
+    return namespace
 
 
 def test_quickstart_config_builds_and_runs(focal_registered: dict[str, object], tmp_path: Path) -> None:
@@ -34,9 +33,7 @@ def test_quickstart_config_builds_and_runs(focal_registered: dict[str, object], 
     targets = (torch.rand(4, 5, generator=generator) > 0.5).float()
     output = losses({"targets": targets}, {"scores": scores})
     assert list(output.terms) == ["focal", "bce_kl/kl", "bce_kl/bce", "answer_ce"]
-    expected = sum(
-        (0.5 if name.startswith("bce_kl") else 1.0) * value.mean() for name, value in output.terms.items()
-    )
+    expected = sum((0.5 if name.startswith("bce_kl") else 1.0) * value.mean() for name, value in output.terms.items())
     torch.testing.assert_close(output.total, expected)
 
 

@@ -13,7 +13,6 @@ from typed_losses.config.types import literal_values, mapping_value, optional_in
 from typed_losses.introspect import bounds_of, options_of
 from typed_losses.term import is_term_type
 
-
 Interval = tuple[float | None, bool, float | None, bool]
 
 

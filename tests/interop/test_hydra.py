@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
-from omegaconf import OmegaConf
-
 from helpers.checks import RTOL
 from helpers.mmf_inputs import S, T
+from omegaconf import OmegaConf
+
 from typed_losses import ConfigIssue, LossCollection, LossConfigError, load_yaml_text
 from typed_losses.hydra import losses_from_hydra, register_configs
 

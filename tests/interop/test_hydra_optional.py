@@ -62,4 +62,4 @@ def test_plain_data_from_the_schema_is_checked() -> None:
         " (did you mean 'weight_softmax'?)",
         "model.losses[0].params: missing required param 'weight_softmax' (float) of BinaryCrossEntropyKlParams",
     ]
-    assert [f for f in LossEntry.__dataclass_fields__] == ["type", "weight", "name", "params"]
+    assert list(LossEntry.__dataclass_fields__) == ["type", "weight", "name", "params"]

@@ -12,13 +12,13 @@ from typing import Any
 import attrs
 import pytest
 import torch
+from helpers.checks import PROPERTY, RTOL
+from helpers.mmf_inputs import S, T, rand, randn
 from hypothesis import given
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 from torch import Tensor
 
-from helpers.checks import PROPERTY, RTOL
-from helpers.mmf_inputs import S, T, rand, randn
 from typed_losses import Batch, Loss, LossCollection, LossConfigError, LossInputError, LossOutput, register_loss
 from typed_losses.mmf import MISSING_TARGETS_WARNING, MMFLosses, mmf_log_keys
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from helpers.checks import RTOL
 from helpers.mmf_inputs import S, T, Y
+
 from typed_losses import load_yaml
 from typed_losses.cli import main
 from typed_losses.mmf import MMFLosses
@@ -35,7 +35,7 @@ def test_mmf_model_losses_drop_in() -> None:
     mmbt = load_yaml(CONFIGS / "models__mmbt__classification.yaml")
     losses = MMFLosses(mmbt.model_config.mmbt.losses)
     batch = {"targets": Y, "dataset_type": "train", "dataset_name": "hateful_memes"}
-    (key, value), = losses(batch, {"scores": S}).items()
+    ((key, value),) = losses(batch, {"scores": S}).items()
     assert key == "train/hateful_memes/cross_entropy"
     expected = torch.tensor([0.5061875581741333], dtype=torch.float64)  # nn.CrossEntropyLoss on S, Y
     torch.testing.assert_close(value.double(), expected, rtol=RTOL, atol=0)

@@ -13,12 +13,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
-from hypothesis import strategies as st
-from omegaconf import DictConfig
-from torch import Tensor
-
-import typed_losses.functional.binary as functional
 from helpers.checks import (
     PROPERTY,
     RTOL,
@@ -29,6 +23,11 @@ from helpers.checks import (
     scalar,
 )
 from helpers.mmf_inputs import S, T, rand, randn
+from hypothesis import given
+from hypothesis import strategies as st
+from omegaconf import DictConfig
+from torch import Tensor
+
 from typed_losses import LossCollection, LossConfigError, LossInputError, LossShapeError, load_yaml_text
 from typed_losses.losses import (
     AttentionSupervisionLoss,
@@ -198,7 +197,9 @@ def test_bce_matches_mmf_reference_and_logit_bce(b: int, c: int, seed: int) -> N
     logits, targets = 2 * randn(seed, b, c), rand(seed + 1, b, c)
     value = build("bce")({"targets": targets}, {"scores": torch.sigmoid(logits)})
     assert_value(value, mmf_bce(torch.sigmoid(logits), targets), atol=1e-7)
-    torch.testing.assert_close(value, build("logit_bce")({"targets": targets}, {"scores": logits}), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        value, build("logit_bce")({"targets": targets}, {"scores": logits}), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_bce_errors() -> None:
@@ -229,7 +230,10 @@ def test_m4c_mmf_fixture() -> None:
 
 @PROPERTY
 @given(
-    b=st.integers(1, 4), steps=st.integers(1, 5), c=st.integers(1, 4), seed=st.integers(0, 2**16),
+    b=st.integers(1, 4),
+    steps=st.integers(1, 5),
+    c=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
     density=st.sampled_from([0.0, 0.5, 1.0]),
 )
 def test_m4c_matches_mmf_reference(b: int, steps: int, c: int, seed: int, density: float) -> None:
@@ -348,7 +352,7 @@ pythia:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_config_params_are_empty(name: str) -> None:
-    with pytest.raises(LossConfigError, match=f"unknown param 'weight' for .*takes no params"):
+    with pytest.raises(LossConfigError, match="unknown param 'weight' for .*takes no params"):
         LossCollection.from_config([{"type": name, "params": {"weight": 1.0}}])
     assert LossCollection([build(name).params]).names == (name,)
     assert LogitBinaryCrossEntropyParams() == build("logit_bce").params

@@ -12,13 +12,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
-from hypothesis import strategies as st
-from omegaconf import DictConfig
-from torch import Tensor
-from torch.nn.utils.rnn import pack_padded_sequence
-
-import typed_losses.functional.classification as functional
 from helpers.checks import (
     PROPERTY,
     RTOL,
@@ -29,13 +22,21 @@ from helpers.checks import (
     scalar,
 )
 from helpers.mmf_inputs import S, T, Y, randn
+from hypothesis import given
+from hypothesis import strategies as st
+from omegaconf import DictConfig
+from torch import Tensor
+from torch.nn.utils.rnn import pack_padded_sequence
+
 from typed_losses import LossCollection, LossConfigError, LossShapeError, load_yaml_text
 from typed_losses.losses import CaptionCrossEntropyLoss, NLLLoss
 
 LN2 = math.log(2.0)
 
 # MMF reference inputs for caption_cross_entropy (B=2, T=3, V=3).
-SC = torch.tensor([[[2.0, 0.0, -1.0], [0.0, 1.0, 0.0], [0.5, 0.5, 3.0]], [[0.0, 0.0, 0.0], [1.0, -1.0, 2.0], [9.0, 9.0, 9.0]]])
+SC = torch.tensor(
+    [[[2.0, 0.0, -1.0], [0.0, 1.0, 0.0], [0.5, 0.5, 3.0]], [[0.0, 0.0, 0.0], [1.0, -1.0, 2.0], [9.0, 9.0, 9.0]]]
+)
 TC = torch.tensor([[0, 1, 2], [2, 2, 0]])
 
 

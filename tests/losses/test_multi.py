@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 import torch
+from helpers.checks import assert_value, check_compile_and_sync
+from helpers.sync import no_host_sync
 from omegaconf import DictConfig
 from torch import Tensor
 
-from helpers.checks import assert_value, check_compile_and_sync
-from helpers.sync import no_host_sync
 from typed_losses import LossCollection, LossConfigError, Term, load_yaml_text
 from typed_losses.losses.multi import MultiLoss, MultiParams
 from typed_losses.losses.retrieval import InBatchHingeParams, RefinerContrastiveParams
@@ -46,9 +46,7 @@ def issues(config: object) -> dict[str, str]:
 
 
 def test_mmf_multi_fixture() -> None:
-    loss = multi(
-        [{"type": "logit_bce", "weight": 0.3, "params": {}}, {"type": "softmax_kldiv", "weight": 0.7}]
-    )
+    loss = multi([{"type": "logit_bce", "weight": 0.3, "params": {}}, {"type": "softmax_kldiv", "weight": 0.7}])
     assert_value(run(loss), 1.5000596046447754)  # MMF: tensor([1.5000596046447754])
     assert_value(run(loss), 0.3 * LOGIT_BCE + 0.7 * SOFTMAX_KLDIV)
 

@@ -11,13 +11,12 @@ import math
 
 import pytest
 import torch
+from helpers.checks import PROPERTY, assert_each_key_required, assert_value, build, check_compile_and_sync, scalar
+from helpers.mmf_inputs import S, T, mmf_rand_768, randn
 from hypothesis import given
 from hypothesis import strategies as st
 from torch import Tensor
 
-import typed_losses.functional.regression as functional
-from helpers.checks import PROPERTY, assert_each_key_required, assert_value, build, check_compile_and_sync, scalar
-from helpers.mmf_inputs import S, T, mmf_rand_768, randn
 from typed_losses import LossCollection, LossConfigError, LossShapeError
 from typed_losses.losses import CosineEmbeddingLoss, MSELoss, MSEParams
 

@@ -14,13 +14,13 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from helpers.checks import assert_compiles_like_eager, assert_each_key_required
+from helpers.processes import run_ranks
+from helpers.sync import assert_no_sync, no_host_sync
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import Tensor
 
-from helpers.checks import assert_compiles_like_eager, assert_each_key_required
-from helpers.processes import run_ranks
-from helpers.sync import assert_no_sync, no_host_sync
 from typed_losses import Loss, LossCollection, LossConfigError, LossInputError, LossShapeError
 from typed_losses.functional.retrieval import contrastive_loss
 from typed_losses.losses.retrieval import (
@@ -310,9 +310,7 @@ shapes = st.tuples(st.integers(1, 7), st.integers(1, 6), st.integers(0, 2**31 - 
 
 @settings(max_examples=40, deadline=None)
 @given(shape=shapes, factor=st.integers(1, 3), margin=st.floats(0.0, 2.0), hard=st.booleans())
-def test_in_batch_hinge_matches_loop(
-    shape: tuple[int, int, int, bool], factor: int, margin: float, hard: bool
-) -> None:
+def test_in_batch_hinge_matches_loop(shape: tuple[int, int, int, bool], factor: int, margin: float, hard: bool) -> None:
     batch, dim, seed, coarse = shape
     g = torch.Generator().manual_seed(seed)
     images = _embeddings(g, batch, dim, coarse)
@@ -371,7 +369,7 @@ def test_refiner_ms_matches_loop(
     g = torch.Generator().manual_seed(seed)
     scores = (_embeddings(g, batch, dim, coarse) * 0.5).requires_grad_()
     targets = _embeddings(g, batch, dim, coarse) * 0.5
-    params = dict(alpha=alpha, beta=beta, base=base, margin=margin, epsilon=epsilon)
+    params = {"alpha": alpha, "beta": beta, "base": base, "margin": margin, "epsilon": epsilon}
     ours = refiner_ms(scores, targets, **params)
     expected = ref_refiner_ms(scores, targets, **params)
     assume(bool(torch.isfinite(expected)))  # MMF's direct exp overflows; see test_large_similarities_stay_finite
@@ -381,9 +379,7 @@ def test_refiner_ms_matches_loop(
 
 @settings(max_examples=40, deadline=None)
 @given(shape=shapes, sim_thresh=st.floats(0.0, 1.5), epsilon=st.sampled_from([1e-16, 1e-6, 0.3]))
-def test_refiner_contrastive_matches_loop(
-    shape: tuple[int, int, int, bool], sim_thresh: float, epsilon: float
-) -> None:
+def test_refiner_contrastive_matches_loop(shape: tuple[int, int, int, bool], sim_thresh: float, epsilon: float) -> None:
     batch, dim, seed, coarse = shape
     g = torch.Generator().manual_seed(seed)
     scores = _embeddings(g, batch, dim, coarse).requires_grad_()
@@ -453,9 +449,7 @@ def test_shape_mismatches() -> None:
             {}, {"embedding_1": IMAGES, "embedding_2": TEXTS, "temperature": torch.ones(2)}
         )
     with pytest.raises(LossShapeError, match="temperature.*must be a tensor"):
-        ContrastiveLoss(ContrastiveParams())(
-            {}, {"embedding_1": IMAGES, "embedding_2": TEXTS, "temperature": 0.5}
-        )
+        ContrastiveLoss(ContrastiveParams())({}, {"embedding_1": IMAGES, "embedding_2": TEXTS, "temperature": 0.5})
 
 
 @pytest.mark.parametrize(
@@ -563,16 +557,13 @@ CASE_IDS = [case[0] for case in CASES]
 def _with_grad(model_output: Batch) -> tuple[Batch, list[Tensor]]:
     """A copy of ``model_output`` whose embedding matrices are fresh leaves requiring grad, and those leaves."""
     leaves = {
-        k: v.clone().requires_grad_() if v.is_floating_point() and v.dim() == 2 else v
-        for k, v in model_output.items()
+        k: v.clone().requires_grad_() if v.is_floating_point() and v.dim() == 2 else v for k, v in model_output.items()
     }
     return leaves, [v for v in leaves.values() if v.requires_grad]
 
 
 @pytest.mark.parametrize(("name", "loss", "sample_list", "model_output"), CASES, ids=CASE_IDS)
-def test_compiles_and_does_not_sync(
-    name: str, loss: Loss[Any], sample_list: Batch, model_output: Batch
-) -> None:
+def test_compiles_and_does_not_sync(name: str, loss: Loss[Any], sample_list: Batch, model_output: Batch) -> None:
     assert value(assert_no_sync(loss, sample_list, model_output)).item() > 0  # a non-trivial path
     assert_compiles_like_eager(loss, sample_list, model_output)
     assert_each_key_required(loss, sample_list, model_output)

@@ -14,12 +14,6 @@ from collections.abc import Callable
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
-from hypothesis import strategies as st
-from omegaconf import DictConfig
-from torch import Tensor
-
-import typed_losses.functional.soft_labels as functional
 from helpers.checks import (
     PROPERTY,
     RTOL,
@@ -31,6 +25,12 @@ from helpers.checks import (
     terms_of,
 )
 from helpers.mmf_inputs import S, T, Y, mmf_rand_768, randn
+from hypothesis import given
+from hypothesis import strategies as st
+from omegaconf import DictConfig
+from torch import Tensor
+
+import typed_losses.functional.soft_labels as functional
 from typed_losses import LossCollection, LossConfigError, LossShapeError, load_yaml_text
 from typed_losses.losses import (
     BinaryCrossEntropyKlCombinedParams,
@@ -240,7 +240,7 @@ def test_bce_kl_params_and_errors() -> None:
         with pytest.raises(ValueError, match="'weight_softmax' must be >= 0"):
             params_class(weight_softmax=-1.0)
     for name in ("bce_kl", "bce_kl_combined"):
-        with pytest.raises(LossConfigError, match=f"missing required param 'weight_softmax'"):
+        with pytest.raises(LossConfigError, match="missing required param 'weight_softmax'"):
             LossCollection.from_config([name])
         loss = build(name, weight_softmax=0.5)
         assert_each_key_required(loss, {"targets": T}, {"scores": S})
@@ -357,7 +357,9 @@ def test_label_smoothing_hand_computed() -> None:
 def test_label_smoothing_mmf_fixture() -> None:
     assert_value(build("label_smoothing_cross_entropy")({"targets": Y}, {"scores": S}), 0.7534096837043762)
     # torch's own label smoothing gives 0.6916041970252991 here: a different scheme.
-    assert_value(build("label_smoothing_cross_entropy", label_smoothing=0.0)({"targets": Y}, {"scores": S}), 0.5061875581741333)
+    assert_value(
+        build("label_smoothing_cross_entropy", label_smoothing=0.0)({"targets": Y}, {"scores": S}), 0.5061875581741333
+    )
     assert_value(build("label_smoothing_cross_entropy")({"targets": Y_IGNORED}, {"scores": S}), 0.5302120447158813)
     summed = build("label_smoothing_cross_entropy", reduction="sum")({"targets": Y_IGNORED}, {"scores": S})
     assert_value(summed, 1.0604240894317627)

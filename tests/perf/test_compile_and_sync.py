@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers.mmf_inputs import rand, randn
+from helpers.sync import no_host_sync
 from torch import Tensor
 from torch._dynamo.testing import CompileCounter
 
-from helpers.mmf_inputs import rand, randn
-from helpers.sync import no_host_sync
 from typed_losses import REGISTRY, LossCollection, LossInputError, LossShapeError
 from typed_losses.loss import Batch
 
@@ -78,8 +78,10 @@ def _groups() -> Iterator[tuple[str, list[Any], Batch, Batch]]:
     yield (
         "captions",
         ["caption_cross_entropy"],
-        {"targets": torch.randint(0, C, (B, 4), generator=torch.Generator().manual_seed(10)),
-         "caption_len": torch.tensor([5, 4, 4, 3, 2, 1])},
+        {
+            "targets": torch.randint(0, C, (B, 4), generator=torch.Generator().manual_seed(10)),
+            "caption_len": torch.tensor([5, 4, 4, 3, 2, 1]),
+        },
         {"scores": _leaf(randn(11, B, 4, C))},
     )
     yield (

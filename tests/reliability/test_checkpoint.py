@@ -7,17 +7,28 @@ import io
 import pickle
 from typing import Any
 
+import plugin_losses
 import pytest
 import torch
 from torch import nn
 
-import plugin_losses
 from typed_losses import LossCollection, LossConfigError
 from typed_losses.collection import STATE_FORMAT
 
 CONFIG: list[dict[str, Any]] = [
-    {"type": "cross_entropy", "name": "ce", "weight": 0.5, "params": {"weight": [1.0, 2.0, 3.0], "label_smoothing": 0.1}},
-    {"type": "multi", "params": [{"type": plugin_losses.NAME, "weight": 0.3, "params": {"scale": [1.0, 1.0, 1.0]}}, {"type": plugin_losses.NAME, "params": {"scale": [1.0, 4.0, 0.5]}}]},
+    {
+        "type": "cross_entropy",
+        "name": "ce",
+        "weight": 0.5,
+        "params": {"weight": [1.0, 2.0, 3.0], "label_smoothing": 0.1},
+    },
+    {
+        "type": "multi",
+        "params": [
+            {"type": plugin_losses.NAME, "weight": 0.3, "params": {"scale": [1.0, 1.0, 1.0]}},
+            {"type": plugin_losses.NAME, "params": {"scale": [1.0, 4.0, 0.5]}},
+        ],
+    },
     {"type": plugin_losses.NAME, "name": "scaled", "params": {"scale": [2.0, 2.0, 2.0]}},
 ]
 SCORES = torch.tensor([[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]])
@@ -150,10 +161,16 @@ def test_from_state_dict_of_a_non_mapping_is_a_config_error(state: object) -> No
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"format": 99, "losses": []}, "_extra_state.format: unsupported state format 99; this version reads format 1 (upgrade typed_losses)"),
+        (
+            {"format": 99, "losses": []},
+            "_extra_state.format: unsupported state format 99; this version reads format 1 (upgrade typed_losses)",
+        ),
         ([1, 2], "_extra_state: expected {'format': 1, 'losses': [...]}, found list"),
         ({"format": 1, "losses": {"a": 1}}, "_extra_state.losses: expected a list, found dict"),
-        ({"format": 1, "losses": [{"type": "cross_entropyy"}]}, "_extra_state.losses[0].type: unknown loss 'cross_entropyy' (did you mean 'cross_entropy'?)"),
+        (
+            {"format": 1, "losses": [{"type": "cross_entropyy"}]},
+            "_extra_state.losses[0].type: unknown loss 'cross_entropyy' (did you mean 'cross_entropy'?)",
+        ),
     ],
 )
 def test_a_corrupt_state_is_a_config_error(extra: object, message: str) -> None:

@@ -18,15 +18,14 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers.strategies import params_instances, supported
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from omegaconf import OmegaConf
 
 from typed_losses import REGISTRY, LossCollection, LossConfigError, check_losses, load_yaml_text, unstructure_params
 from typed_losses.config.entries import ENTRY_KEYS
 from typed_losses.introspect import ParamInfo, params_info
-from helpers.strategies import params_instances, supported
 
 SPECS = [spec for spec in REGISTRY if supported(spec.params_class)]
 NAMES = [spec.name for spec in SPECS]
@@ -120,7 +119,9 @@ def mutate(draw: st.DrawFn, entry: Entry) -> tuple[Entry, str, str]:
         entry["type"] = misspelled
         return entry, kind, ".type"
     if kind == "params_container":
-        entry["params"] = draw(st.sampled_from([42, "x", True]) if entry["type"] == "multi" else st.sampled_from([[1, 2], "x", 3.5]))
+        entry["params"] = draw(
+            st.sampled_from([42, "x", True]) if entry["type"] == "multi" else st.sampled_from([[1, 2], "x", 3.5])
+        )
         return entry, kind, ".params"
     if kind == "weight":
         entry["weight"] = draw(st.sampled_from([-1.0, "heavy", [1.0], math.inf, None]))
@@ -164,15 +165,15 @@ def test_k_mistakes_in_k_entries_are_all_reported_at_their_paths(data: st.DataOb
     mutated = data.draw(st.sets(st.integers(min_value=0, max_value=size - 1), min_size=1))
     expected: dict[int, str] = {}
     for index in mutated:
-        config[index], kind, rel = data.draw(mutate(config[index]))
+        config[index], _kind, rel = data.draw(mutate(config[index]))
         expected[index] = f"losses[{index}]{rel}"
     with pytest.raises(LossConfigError) as info:
         LossCollection.from_config(config)
     issues = info.value.issues
     paths = [issue.path for issue in issues]
     assert len(issues) >= len(mutated)
-    for index, path in expected.items():
-        assert any(p == path or p.startswith(path + ".") or p.startswith(path + "[") for p in paths), (path, paths)
+    for path in expected.values():
+        assert any(p == path or p.startswith((path + ".", path + "[")) for p in paths), (path, paths)
     for index in set(range(size)) - mutated:
         assert not [p for p in paths if p.startswith(f"losses[{index}]")], (index, paths)
 
@@ -182,7 +183,7 @@ def test_k_mistakes_in_k_entries_are_all_reported_at_their_paths(data: st.DataOb
 def test_mistakes_in_a_yaml_file_carry_their_lines(data: st.DataObject, size: int) -> None:
     config = _entries(data.draw, size)
     index = data.draw(st.integers(min_value=0, max_value=size - 1))
-    config[index], _, rel = data.draw(mutate(config[index]))
+    config[index], _, _rel = data.draw(mutate(config[index]))
     root = load_yaml_text(yaml.safe_dump({"model": {"losses": config}}, sort_keys=False), file="fuzz.yaml")
     with pytest.raises(LossConfigError) as info:
         LossCollection.from_config(root.model.losses)
@@ -194,7 +195,9 @@ def test_mistakes_in_a_yaml_file_carry_their_lines(data: st.DataObject, size: in
 # -- junk: arbitrary data never raises anything else, and never slips an unknown name or key through ------------
 
 _SCALARS = st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=True) | st.text(max_size=6)
-_KEYS = st.sampled_from([*ENTRY_KEYS, "wieght", "gamma", "margin", "label_smoothing", "reduction", "x"]) | st.text(max_size=4)
+_KEYS = st.sampled_from([*ENTRY_KEYS, "wieght", "gamma", "margin", "label_smoothing", "reduction", "x"]) | st.text(
+    max_size=4
+)
 _NAMES = st.sampled_from([*NAMES, "multi", "cross_entropyy", "CrossEntropy", ""])
 _JUNK = st.recursive(
     _SCALARS | _NAMES,
@@ -203,7 +206,12 @@ _JUNK = st.recursive(
 )
 _ENTRY = st.fixed_dictionaries(
     {"type": _NAMES | _JUNK},
-    optional={"params": _JUNK | st.dictionaries(_KEYS, _JUNK, max_size=3), "weight": _JUNK, "name": _JUNK, "wieght": _JUNK},
+    optional={
+        "params": _JUNK | st.dictionaries(_KEYS, _JUNK, max_size=3),
+        "weight": _JUNK,
+        "name": _JUNK,
+        "wieght": _JUNK,
+    },
 )
 
 
@@ -278,6 +286,9 @@ def test_plain_data_and_omegaconf_agree_on_mistakes(data: st.DataObject, size: i
 
 
 @settings(max_examples=SCALE * 3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(config=st.lists(_ENTRY | _NAMES | _JUNK, min_size=1, max_size=3) | st.dictionaries(_KEYS, _ENTRY | _JUNK, max_size=3))
+@given(
+    config=st.lists(_ENTRY | _NAMES | _JUNK, min_size=1, max_size=3)
+    | st.dictionaries(_KEYS, _ENTRY | _JUNK, max_size=3)
+)
 def test_plain_data_and_omegaconf_agree_on_junk(config: object) -> None:
     _assert_paths_agree(config)

@@ -10,16 +10,15 @@ import multiprocessing
 import os
 import pickle
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 import torch.distributed as dist
+from helpers.processes import run_ranks
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from helpers.processes import run_ranks
 from typed_losses import LossCollection, LossConfigError, load_plugin
 from typed_losses.distributed import check_same_config, config_digest
 from typed_losses.losses import CrossEntropyParams
@@ -38,7 +37,11 @@ def _batch() -> tuple[torch.Tensor, torch.Tensor, nn.Linear]:
 
 def _worker(rank: int, port: int, out_dir: str) -> None:
     dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD, timeout=datetime.timedelta(seconds=30)
+        "gloo",
+        init_method=f"tcp://127.0.0.1:{port}",
+        rank=rank,
+        world_size=WORLD,
+        timeout=datetime.timedelta(seconds=30),
     )
     results: dict[str, Any] = {}
     try:
@@ -75,7 +78,12 @@ def rank_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any
 
 def test_config_digest_is_canonical() -> None:
     a = LossCollection.from_config(SAME)
-    b = LossCollection.from_config({"cross_entropy": {"type": "cross_entropy", "params": {"label_smoothing": 0.1}}, "mse": {"type": "mse", "weight": 0.5}})
+    b = LossCollection.from_config(
+        {
+            "cross_entropy": {"type": "cross_entropy", "params": {"label_smoothing": 0.1}},
+            "mse": {"type": "mse", "weight": 0.5},
+        }
+    )
     assert config_digest(a) == config_digest(b) == check_same_config(a)  # no process group: just the digest
     assert len(config_digest(a)) == 64
     c = LossCollection.from_config([SAME[0], {"type": "mse", "weight": 0.25}])
@@ -94,7 +102,9 @@ def test_a_rank_that_differs_is_named_on_every_rank(rank_results: list[dict[str,
         "losses[0].params.label_smoothing: rank 0 has 0.1, rank 1 has 0.2",
     ]
     digests = [
-        config_digest(LossCollection.from_config([{"type": "cross_entropy", "params": {"label_smoothing": s}}, {"type": "mse"}]))
+        config_digest(
+            LossCollection.from_config([{"type": "cross_entropy", "params": {"label_smoothing": s}}, {"type": "mse"}])
+        )
         for s in (0.1, 0.2)
     ]
     expected[0] = expected[0].format(digests[1][:12], digests[0][:12])

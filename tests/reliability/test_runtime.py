@@ -25,7 +25,9 @@ def ce(scores: torch.Tensor = SCORES) -> torch.Tensor:
 
 def test_default_is_an_error_naming_term_key_and_mapping() -> None:
     collection = LossCollection.from_config(CONFIG)
-    with pytest.raises(LossInputError, match=r"^loss 'ce' needs sample_list\['targets'\], which is missing \(it is empty\)$"):
+    with pytest.raises(
+        LossInputError, match=r"^loss 'ce' needs sample_list\['targets'\], which is missing \(it is empty\)$"
+    ):
         collection({}, {"scores": SCORES})
 
 

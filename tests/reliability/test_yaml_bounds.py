@@ -26,7 +26,10 @@ def issue_of(text: str, *, max_nodes: int = MAX_NODES) -> tuple[str, int | None,
     [
         ("a: !!python/name:os.system\n", "tag:yaml.org,2002:python/name:os.system"),
         ("a: !!python/object/new:os.system [echo hi]\n", "tag:yaml.org,2002:python/object/new:os.system"),
-        ("a: !!python/object/apply:subprocess.check_output {args: [[id]]}\n", "tag:yaml.org,2002:python/object/apply:subprocess.check_output"),
+        (
+            "a: !!python/object/apply:subprocess.check_output {args: [[id]]}\n",
+            "tag:yaml.org,2002:python/object/apply:subprocess.check_output",
+        ),
         ("a: !!python/module:os\n", "tag:yaml.org,2002:python/module:os"),
         ("a: !custom {x: 1}\n", "!custom"),
         ("a: !custom x\n", "!custom"),
@@ -49,7 +52,10 @@ def test_alias_bomb_of_mappings_is_refused_before_expansion() -> None:
     for i in range(1, 9):
         lines.append(f"a{i}: &a{i} {{" + ", ".join(f"m{j}: *a{i - 1}" for j in range(10)) + "}")
     message, line, _, _ = issue_of("\n".join(lines) + "\n")
-    assert message == f"document has more than {MAX_NODES} nodes once aliases and merge keys are expanded; refusing to load it"
+    assert (
+        message
+        == f"document has more than {MAX_NODES} nodes once aliases and merge keys are expanded; refusing to load it"
+    )
     assert line == 5  # a4 (222211 nodes) is the first mapping that expands past the bound
 
 
@@ -118,7 +124,10 @@ def test_huge_file_is_refused_before_reading(tmp_path: Path, monkeypatch: pytest
     [
         ("a: {x: 1, x: 2}\n", ("duplicate key 'x' (first written on line 1)", 1, 11, "a.x")),
         ("a:\n  b:\n    c: 1\n    d: 2\n    c: 3\n", ("duplicate key 'c' (first written on line 3)", 5, 5, "a.b.c")),
-        ("losses:\n  - type: mse\n  - type: mse\n    weight: 1\n    weight: 2\n", ("duplicate key 'weight' (first written on line 4)", 5, 5, "losses[1].weight")),
+        (
+            "losses:\n  - type: mse\n  - type: mse\n    weight: 1\n    weight: 2\n",
+            ("duplicate key 'weight' (first written on line 4)", 5, 5, "losses[1].weight"),
+        ),
         ("1: a\n1: b\n", ("duplicate key 1 (first written on line 1)", 2, 1, "[1]")),
     ],
 )

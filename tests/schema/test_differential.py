@@ -29,11 +29,11 @@ from typing import Any
 import attrs
 import jsonschema
 import pytest
+from helpers.strategies import bounded_floats, interval_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import DictConfig, OmegaConf
 
-from helpers.strategies import bounded_floats, interval_of
 from typed_losses import REGISTRY, LossConfigError, check_losses
 from typed_losses.cli_support import find_losses
 from typed_losses.config.convert import converter
@@ -452,7 +452,12 @@ def _docs() -> Iterator[tuple[str, dict[str, Any], bool, bool]]:
     """(class, document, python ok, schema ok) for one representative of each Python-only class."""
     yield "duplicate", {"losses": ["mse", {"type": "mse"}]}, False, True
     yield "name_conflict", {"losses": {"ce": {"type": "cross_entropy", "name": "other"}}}, False, True
-    yield "interpolation", {"m": -1.0, "losses": [{"type": "in_batch_hinge", "params": {"margin": "${m}"}}]}, False, True
+    yield (
+        "interpolation",
+        {"m": -1.0, "losses": [{"type": "in_batch_hinge", "params": {"margin": "${m}"}}]},
+        False,
+        True,
+    )
     yield "float_for_int", {"losses": [{"type": "cross_entropy", "params": {"ignore_index": 3.0}}]}, False, True
     yield "non_finite", {"losses": [{"type": "mse", "weight": math.inf}]}, False, True
     yield "coercion", {"losses": [{"type": "in_batch_hinge", "params": {"margin": "0.5", "hard": "yes"}}]}, True, False

@@ -18,8 +18,8 @@ import yaml
 
 from typed_losses import Loss, LossValue, register_loss
 from typed_losses.cli import main
-from typed_losses.loss import doc
 from typed_losses.generate import catalog_registry, catalog_schema_text
+from typed_losses.loss import doc
 from typed_losses.schema import DRAFT, INTERPOLATION_PATTERN, losses_schema, schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,9 +198,7 @@ def test_cli_schema_to_stdout_and_file(tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8") == schema_text()
 
 
-def test_cli_schema_with_a_plugin(
-    clean_registry: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_schema_with_a_plugin(clean_registry: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "my_schema_plugin.py").write_text(
         textwrap.dedent(
             """
@@ -279,7 +277,11 @@ def test_field_kinds(clean_registry: None) -> None:
     schema = losses_schema()
     props = schema["definitions"]["params.rich_test_loss"]["properties"]
     interp = {"$ref": "#/definitions/interpolation"}
-    assert props["mode"] == {"anyOf": [{"enum": ["FAST", "fast", "EXACT", 2]}, interp], "description": "an enum", "default": "FAST"}
+    assert props["mode"] == {
+        "anyOf": [{"enum": ["FAST", "fast", "EXACT", 2]}, interp],
+        "description": "an enum",
+        "default": "FAST",
+    }
     assert props["kind"]["anyOf"][0] == {"enum": ["a", "b"]}
     assert props["label"]["anyOf"] == [{"type": "string", "pattern": "^(?:[a-z]+)$"}, {"type": "null"}, interp]
     probs = props["probs"]["anyOf"][0]

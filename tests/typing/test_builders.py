@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import typed_losses
-from typed_losses import LossConfigError, REGISTRY
+from typed_losses import REGISTRY, LossConfigError
 from typed_losses.builders import build_loss
 from typed_losses.generate import builders_module
 from typed_losses.losses import CrossEntropyLoss, CrossEntropyParams, MSELoss, MSEParams

@@ -56,9 +56,7 @@ def test_stubs_readme_states_the_policy() -> None:
 
 def test_stubs_shadow_no_typed_package() -> None:
     typed = _typed_top_levels() | {"typed_losses"}
-    offenders = [
-        name for name in _top_level_modules(STUBS) if name in typed or _ships_py_typed(name)
-    ]
+    offenders = [name for name in _top_level_modules(STUBS) if name in typed or _ships_py_typed(name)]
     assert not offenders, (
         f"stubs/ shadows packages that carry their own types: {offenders}; "
         "remove them (see stubs/README.md) and fix the gap at the call site"

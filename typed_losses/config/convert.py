@@ -99,9 +99,7 @@ converter.register_structure_hook(float, _float)
 converter.register_structure_hook(bool, _bool)
 converter.register_structure_hook(str, _str)
 converter.register_structure_hook_factory(lambda t: literal_values(t) is not None, _literal)
-converter.register_structure_hook_func(
-    lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum
-)
+converter.register_structure_hook_func(lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum)
 converter.register_structure_hook_factory(
     lambda t: sequence_item(t) is not None and not is_term_type(sequence_item(t)), _sequence
 )

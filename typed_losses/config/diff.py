@@ -34,7 +34,7 @@ def _walk(a: Any, b: Any, path: tuple[Key, ...], label: str, out: list[Differenc
     if len(out) >= limit:
         return
     if isinstance(a, Mapping) and isinstance(b, Mapping):
-        for key in [*a.keys(), *(k for k in b.keys() if k not in a)]:
+        for key in [*a.keys(), *(k for k in b if k not in a)]:
             where = (*path, str(key))
             if key not in b:
                 out.append(Difference(render_path(label, where), repr(a[key]), ABSENT))
@@ -48,7 +48,7 @@ def _walk(a: Any, b: Any, path: tuple[Key, ...], label: str, out: list[Differenc
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             out.append(Difference(render_path(label, path), f"{len(a)} entries", f"{len(b)} entries"))
-        for index, (x, y) in enumerate(zip(a, b)):
+        for index, (x, y) in enumerate(zip(a, b, strict=False)):
             _walk(x, y, (*path, index), label, out, limit)
         return
     if a != b or _kind(a) != _kind(b):

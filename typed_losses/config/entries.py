@@ -49,9 +49,7 @@ def _as_node(cfg: object, loc_label: str) -> tuple[Node | None, Locator]:
     return node, loc
 
 
-def check_losses(
-    cfg: object, *, registry: Registry = REGISTRY, label: str = DEFAULT_LABEL
-) -> list[CheckedTerm]:
+def check_losses(cfg: object, *, registry: Registry = REGISTRY, label: str = DEFAULT_LABEL) -> list[CheckedTerm]:
     """Check a ``losses`` value (plain data or OmegaConf); the checked terms, or :class:`LossConfigError`.
 
     Every problem is collected before raising: the error lists them all, one per line.
@@ -126,7 +124,7 @@ def entry_nodes(node: Node) -> list[tuple[Key, Node, str | None]] | None:
             assert isinstance(child, Node)
             items.append((i, child, None))
     elif isinstance(node, DictConfig):
-        for key in node.keys():
+        for key in node:
             child = node._get_node(key)
             assert isinstance(child, Node)
             items.append((str(key), child, str(key)))
@@ -171,7 +169,11 @@ class _Checker:
         return None if terms is None else tuple(t.to_term() for t in terms)
 
     def entries(
-        self, node: Node | list[Any] | tuple[Any, ...] | dict[str, Any], rel: tuple[Key, ...], *, unique_names: bool = True
+        self,
+        node: Node | list[Any] | tuple[Any, ...] | dict[str, Any],
+        rel: tuple[Key, ...],
+        *,
+        unique_names: bool = True,
     ) -> list[CheckedTerm] | None:
         """Check a list or mapping of entries: OmegaConf nodes, or plain data (see :func:`check_losses`)."""
         before = len(self.loc.issues)
@@ -245,7 +247,7 @@ class _Checker:
             return CheckedTerm(term_name or spec.name, 1.0, spec, params, path)
 
         ok = True
-        for key in node.keys():
+        for key in node:
             if key not in ENTRY_KEYS:
                 self.loc.add(
                     (*rel, str(key)),

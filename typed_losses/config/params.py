@@ -84,7 +84,7 @@ def passes_unchanged(raw: object, tp: Any) -> bool:
     for fields the mirror leaves to the converter (``Literal``, enums, unions). Such values skip the
     OmegaConf merge, which costs milliseconds per key; everything else takes the full path.
     """
-    if isinstance(raw, str) and "${" in raw or isinstance(raw, Node):
+    if (isinstance(raw, str) and "${" in raw) or isinstance(raw, Node):
         return False
     if raw is None:
         return optional_inner(tp) is not None or tp is Any
@@ -144,7 +144,7 @@ def check_params(
             value = params_node._value() if not isinstance(params_node, Container) else params_node
             loc.add(rel, f"params of {cls.__name__} must be a mapping, found {found(_plain(value))}")
             return None
-        keys = [str(k) for k in params_node.keys()]
+        keys = [str(k) for k in params_node]
 
     typed: DictConfig | None = None  # the mirror, built only when a value needs OmegaConf
     for key in keys:

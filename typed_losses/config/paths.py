@@ -26,7 +26,7 @@ def node_at(node: Node, path: Sequence[Key]) -> Node | None:
     when a step does not exist. A ``???`` value is a node too."""
     for part in path:
         child: object = None
-        if isinstance(node, DictConfig) and part in node.keys():
+        if isinstance(node, DictConfig) and part in node.keys():  # noqa: SIM118 - `in node` is False for ??? values
             child = node._get_node(part)
         elif isinstance(node, ListConfig) and str(part).isdigit() and int(part) < len(node):
             child = node._get_node(int(part))

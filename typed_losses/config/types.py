@@ -143,7 +143,5 @@ def _mirror_type(tp: Any) -> Any:
 @functools.cache
 def mirror_of(cls: type) -> type:
     """An OmegaConf-compatible dataclass mirroring the fields of the attrs class ``cls`` (no defaults)."""
-    fields = [
-        (f.name, _mirror_type(f.type), dataclasses.field(default=MISSING)) for f in params_fields(cls)
-    ]
+    fields = [(f.name, _mirror_type(f.type), dataclasses.field(default=MISSING)) for f in params_fields(cls)]
     return dataclasses.make_dataclass(f"{cls.__name__}Schema", fields)

@@ -23,7 +23,7 @@ from omegaconf.base import Container, Node
 from typed_losses.config.paths import Key, render_path
 from typed_losses.errors import ConfigIssue, LossConfigError
 
-__all__ = ["Key", "SourceMap", "load_yaml", "load_yaml_text", "source_map_of", "path_of"]
+__all__ = ["Key", "SourceMap", "load_yaml", "load_yaml_text", "path_of", "source_map_of"]
 
 Location = tuple[int, int]
 
@@ -131,9 +131,7 @@ def load_yaml(path: str | os.PathLike[str], *, max_nodes: int = MAX_NODES) -> Di
     return load_yaml_text(text, file=name, max_nodes=max_nodes)
 
 
-def load_yaml_text(
-    text: str, *, file: str | None = None, max_nodes: int = MAX_NODES
-) -> DictConfig | ListConfig:
+def load_yaml_text(text: str, *, file: str | None = None, max_nodes: int = MAX_NODES) -> DictConfig | ListConfig:
     """Like :func:`load_yaml` for YAML given as a string (``file`` names it in messages).
 
     Example:

@@ -88,7 +88,10 @@ def run_demo(
     _summary(history, elapsed, out)
 
     try:
-        written = [write_csv(history, target / "losses.csv"), write_json(history, target / "losses.json", config=name, seed=seed)]
+        written = [
+            write_csv(history, target / "losses.csv"),
+            write_json(history, target / "losses.json", config=name, seed=seed),
+        ]
         png = write_png(history, target / "losses.png", title=f"typed-losses demo: {Path(name).name}, seed {seed}")
     except OSError as exc:
         print(f"error: cannot write the results: {exc.strerror or exc}", file=out)

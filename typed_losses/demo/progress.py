@@ -82,6 +82,6 @@ class ProgressReporter:
                 self.task = self.progress.add_task("train", total=steps, losses="")
             self.progress.update(self.task, completed=step, losses=format_values(running))
             return
-        if step == 1 or step == steps or step % max(1, steps // 5) == 0:
+        if step in (1, steps) or step % max(1, steps // 5) == 0:
             width = len(str(steps))
             print(f"step {step:>{width}}/{steps}  {format_values(running)}", file=self.out)

@@ -50,9 +50,7 @@ def train(collection: LossCollection, *, steps: int, seed: int, on_step: OnStep 
         torch.set_num_threads(threads)
 
 
-def _train(
-    collection: LossCollection, history: History, *, steps: int, seed: int, on_step: OnStep | None
-) -> History:
+def _train(collection: LossCollection, history: History, *, steps: int, seed: int, on_step: OnStep | None) -> History:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         x, targets = synthetic_task(seed=seed)

@@ -80,9 +80,7 @@ def in_batch_hinge(images: Tensor, texts: Tensor, *, margin: float = 0.0, hard: 
         correlations = (images @ texts.t()).unsqueeze(0)
     else:
         if batch == 0 or texts.size(0) % batch != 0:
-            raise ValueError(
-                f"in_batch_hinge: {texts.size(0)} text rows are not a multiple of {batch} image rows"
-            )
+            raise ValueError(f"in_batch_hinge: {texts.size(0)} text rows are not a multiple of {batch} image rows")
         factor = texts.size(0) // batch
         correlations = images @ texts.reshape(batch, factor, images.size(1)).permute(1, 2, 0)
     return _hinge_costs(correlations, margin, hard).sum()
@@ -296,9 +294,7 @@ def refiner_multi_similarity(
     return _batch_mean(rows, negative.any(dim=1))
 
 
-def refiner_contrastive(
-    scores: Tensor, targets: Tensor, *, sim_thresh: float = 0.1, epsilon: float = 1e-16
-) -> Tensor:
+def refiner_contrastive(scores: Tensor, targets: Tensor, *, sim_thresh: float = 0.1, epsilon: float = 1e-16) -> Tensor:
     r"""Hinge on targets closer to a decoded embedding than its own target (MMF's ``refiner_contrastive_loss``).
 
     With :math:`S = \hat X \hat T^\top` (rows L2-normalised), :math:`p_i = S_{ii}` and

@@ -25,7 +25,22 @@ from typed_losses.losses.classification import (
     NLLLoss,
     NLLParams,
 )
+
+# -- retrieval / metric-learning families and `multi` -------------------------------------------------
+from typed_losses.losses.multi import MultiLoss, MultiParams
 from typed_losses.losses.regression import CosineEmbeddingLoss, CosineEmbeddingParams, MSELoss, MSEParams
+from typed_losses.losses.retrieval import (
+    ContrastiveLoss,
+    ContrastiveParams,
+    InBatchHingeLoss,
+    InBatchHingeParams,
+    MultiSimilarityLoss,
+    MultiSimilarityParams,
+    RefinerContrastiveLoss,
+    RefinerContrastiveParams,
+    RefinerMultiSimilarityLoss,
+    RefinerMultiSimilarityParams,
+)
 from typed_losses.losses.soft_labels import (
     BinaryCrossEntropyKlCombinedLoss,
     BinaryCrossEntropyKlCombinedParams,
@@ -41,21 +56,6 @@ from typed_losses.losses.soft_labels import (
     WeightedSoftmaxParams,
     WrongLoss,
     WrongParams,
-)
-
-# -- retrieval / metric-learning families and `multi` -------------------------------------------------
-from typed_losses.losses.multi import MultiLoss, MultiParams
-from typed_losses.losses.retrieval import (
-    ContrastiveLoss,
-    ContrastiveParams,
-    InBatchHingeLoss,
-    InBatchHingeParams,
-    MultiSimilarityLoss,
-    MultiSimilarityParams,
-    RefinerContrastiveLoss,
-    RefinerContrastiveParams,
-    RefinerMultiSimilarityLoss,
-    RefinerMultiSimilarityParams,
 )
 
 __all__ = [

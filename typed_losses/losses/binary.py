@@ -37,9 +37,7 @@ __all__ = [
 ]
 
 LOGITS = model_input("scores", ranks=(2, 3), dtype="float", doc="logits, B x C (or B x T x C)")
-PROBABILITIES = model_input(
-    "scores", ranks=(2, 3), dtype="float", doc="probabilities in [0, 1], B x C (or B x T x C)"
-)
+PROBABILITIES = model_input("scores", ranks=(2, 3), dtype="float", doc="probabilities in [0, 1], B x C (or B x T x C)")
 BINARY_TARGETS = sample_input(
     "targets", ranks=(2, 3), dtype="float", doc="multi-hot or soft targets in [0, 1], same shape as scores"
 )
@@ -171,9 +169,7 @@ ATTENTIONS = model_input(
     tensor=False,
     doc="a list of attention maps; the first (probabilities, B x N) is supervised",
 )
-ATTENTION_SUPERVISION = sample_input(
-    "info.attention_supervision", ranks=(2,), doc="0/1 supervision map, B x N"
-)
+ATTENTION_SUPERVISION = sample_input("info.attention_supervision", ranks=(2,), doc="0/1 supervision map, B x N")
 
 
 @attrs.frozen(kw_only=True)
@@ -199,9 +195,9 @@ class AttentionSupervisionLoss(Loss[AttentionSupervisionParams]):
 
     def _first_map(self, attentions: object) -> Tensor:
         first: object = None
-        if isinstance(attentions, Tensor) and attentions.dim() == 3:
-            first = attentions[0]
-        elif isinstance(attentions, Sequence) and not isinstance(attentions, str) and len(attentions) > 0:
+        if (isinstance(attentions, Tensor) and attentions.dim() == 3) or (
+            isinstance(attentions, Sequence) and not isinstance(attentions, str) and len(attentions) > 0
+        ):
             first = attentions[0]
         if not isinstance(first, Tensor):
             raise self.input_error(

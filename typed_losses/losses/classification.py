@@ -28,7 +28,9 @@ __all__ = [
 Reduction = Literal["mean", "sum", "none"]
 
 
-def _class_weights(_instance: object, attribute: attrs.Attribute[tuple[float, ...] | None], value: tuple[float, ...] | None) -> None:
+def _class_weights(
+    _instance: object, attribute: attrs.Attribute[tuple[float, ...] | None], value: tuple[float, ...] | None
+) -> None:
     if value is not None and (not value or any(not w >= 0 for w in value)):
         raise ValueError(f"'{attribute.name}' must be a non-empty list of numbers >= 0: {list(value)!r}")
 

@@ -89,4 +89,3 @@ class MultiLoss(Loss[MultiParams]):
         if total is None:
             raise ValueError(f"loss {self.term_name!r}: no child loss returned a value")
         return total
-

@@ -122,18 +122,14 @@ class ContrastiveLoss(Loss[ContrastiveParams]):
         temperature = self.read(TEMPERATURE, sample_list, model_output)
         self.check_same_shape(EMBEDDING_1, embedding_1, EMBEDDING_2, embedding_2)
         if temperature.numel() != 1:
-            raise self.input_error(
-                TEMPERATURE, f"expected one element, found shape {shape_of(temperature)}"
-            )
+            raise self.input_error(TEMPERATURE, f"expected one element, found shape {shape_of(temperature)}")
         return contrastive_loss(embedding_1, embedding_2, temperature)
 
 
 # -- ms_loss -------------------------------------------------------------------------------------------------
 
 FUSED_EMBEDDING = model_input("fused_embedding", ranks=(2,), dtype="float", doc="embeddings, B x D")
-LABELS = sample_input(
-    "targets", ranks=(1, 2), doc="class labels (B), or multi-hot labels (B x K) with is_multilabel"
-)
+LABELS = sample_input("targets", ranks=(1, 2), doc="class labels (B), or multi-hot labels (B x K) with is_multilabel")
 
 
 @attrs.frozen(kw_only=True)
