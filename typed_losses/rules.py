@@ -1,0 +1,147 @@
+"""The rules of a ``losses`` entry, written once: its keys, what a weight may be, what a term name may be.
+
+Everything that accepts or describes an entry reads them from here: the config checker, :class:`~typed_losses.Term`
+and :class:`~typed_losses.LossCollection` (Python), the JSON Schema, the Hydra adapter, ``typed-losses list``
+and the docs. A rule returns a message (``None`` when the value follows it); callers decide where the
+message goes (a positioned :class:`~typed_losses.ConfigIssue`, or an exception from Python).
+
+Example:
+    >>> weight_problem(0.5) is None, weight_problem(-1), weight_problem("2")
+    (True, 'weight must be a finite number >= 0, found -1', "expected a number >= 0, found '2' (str)")
+    >>> names = TermNames()
+    >>> names.add("x", ("kl", "bce"), "losses[0]") is None
+    True
+    >>> names.add("x/kl", None, "losses[1]")
+    ("term name 'x/kl' is also the key of output 'kl' of term 'x' (at losses[0])", 'give one of them a distinct `name:`')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+__all__ = [
+    "DEFAULT_WEIGHT",
+    "ENTRY_KEYS",
+    "RESERVED_NAMES",
+    "WEIGHT_JSON_SCHEMA",
+    "WEIGHT_TEXT",
+    "TermNames",
+    "as_weight",
+    "describe_value",
+    "name_problem",
+    "output_keys",
+    "weight_problem",
+]
+
+#: The keys of a mapping entry: ``{type, params, weight, name}``; any other key is a mistake.
+ENTRY_KEYS: tuple[str, ...] = ("type", "params", "weight", "name")
+
+#: The weight of an entry that does not give one.
+DEFAULT_WEIGHT = 1.0
+
+#: What a weight is, for people (docs, ``list``, hints) ...
+WEIGHT_TEXT = "a finite number >= 0 (default 1.0)"
+#: ... and for editors (JSON numbers are finite).
+WEIGHT_JSON_SCHEMA: dict[str, object] = {"type": "number", "minimum": 0}
+
+#: Term names that logs and output files use for something else (``total`` is the sum of the terms).
+RESERVED_NAMES: tuple[str, ...] = ("total",)
+
+#: The separator between a term's name and the name of one of its outputs (``bce_kl/kl``).
+OUTPUT_SEPARATOR = "/"
+
+
+def describe_value(value: object) -> str:
+    """``'abc' (str)``: how a wrong value is shown in messages (long values are shortened)."""
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__
+        text = f"<{type(value).__name__}>"
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def weight_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as a term weight, or ``None``: a weight is a finite number >= 0.
+
+    ``bool`` is not a number here (``weight: yes`` is a mistake), and neither is a numeric string.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"expected a number >= 0, found {describe_value(value)}"
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        number = math.inf
+    if not (math.isfinite(number) and number >= 0):
+        return f"weight must be a finite number >= 0, found {value!r}"
+    return None
+
+
+def as_weight(value: float) -> float:
+    """``value`` as a weight (a ``float``), or ``ValueError`` with the rule's message.
+
+    Typed ``float -> float`` so that, as the converter of :class:`~typed_losses.Term`'s ``weight``, it keeps
+    type checkers rejecting ``weight="2"`` (a converter such as ``float`` would widen the parameter).
+    """
+    problem = weight_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return float(value)
+
+
+def name_problem(value: object) -> tuple[str, str | None] | None:
+    """What is wrong with ``value`` as a term name, with a hint, or ``None``.
+
+    A term name is a non-empty string other than the reserved names (:data:`RESERVED_NAMES`).
+    """
+    if not isinstance(value, str) or not value:
+        return f"expected a non-empty string, found {describe_value(value)}", None
+    if value in RESERVED_NAMES:
+        return (
+            f"term name {value!r} is reserved: logs and output files use it for the sum of the terms",
+            "choose another `name:`",
+        )
+    return None
+
+
+def output_keys(name: str, output_terms: Sequence[str] | None) -> tuple[str, ...]:
+    """The keys a term named ``name`` adds to ``LossOutput.terms``: its name, or ``name/child`` for each
+    declared output (a loss returning several terms)."""
+    if not output_terms:
+        return (name,)
+    return tuple(f"{name}{OUTPUT_SEPARATOR}{child}" for child in output_terms)
+
+
+class TermNames:
+    """The term names of one collection, added in order; each :meth:`add` says whether the name is free.
+
+    A name is taken when another term has it (a duplicate), or when it equals another term's output key
+    (``x/kl`` beside a two-term loss named ``x``), or the other way round: every key of ``LossOutput.terms``
+    is unique by construction.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}  # term name -> where it is
+        self._keys: dict[str, tuple[str, str, str]] = {}  # output key -> (term name, child, where)
+
+    def add(self, name: str, output_terms: Sequence[str] | None, where: str) -> tuple[str, str | None] | None:
+        """Take ``name`` (declared at ``where``); a message and a hint when it is not free."""
+        hint = "give one of them a distinct `name:`"
+        if name in self._names:
+            return f"duplicate term name {name!r} (also at {self._names[name]})", hint
+        if name in self._keys:
+            owner, child, other = self._keys[name]
+            return f"term name {name!r} is also the key of output {child!r} of term {owner!r} (at {other})", hint
+        keys = output_keys(name, output_terms) if output_terms else ()
+        for key, child in zip(keys, output_terms or (), strict=True):
+            if key in self._names:
+                return (
+                    f"output {child!r} of term {name!r} has the key {key!r}, the name of the term at {self._names[key]}",
+                    hint,
+                )
+        self._names[name] = where
+        for key, child in zip(keys, output_terms or (), strict=True):
+            self._keys[key] = (name, child, where)
+        return None
