@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime
 import os
+import stat
 import weakref
 from collections.abc import Hashable
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -23,7 +23,7 @@ from omegaconf.base import Container, Node
 from typed_losses.config.paths import Key, render_path
 from typed_losses.errors import ConfigIssue, LossConfigError
 
-__all__ = ["Key", "SourceMap", "load_yaml", "load_yaml_text", "path_of", "source_map_of"]
+__all__ = ["Key", "SourceMap", "load_yaml", "load_yaml_text", "path_of", "read_config_file", "source_map_of"]
 
 Location = tuple[int, int]
 
@@ -119,16 +119,57 @@ def load_yaml(path: str | os.PathLike[str], *, max_nodes: int = MAX_NODES) -> Di
         3 13 weight must be a finite number >= 0, found -1
     """
     name = os.fspath(path)
+    return load_yaml_text(read_config_file(name), file=name, max_nodes=max_nodes)
+
+
+def read_config_file(path: str | os.PathLike[str]) -> str:
+    """The text of a config file: only a regular file is read, and at most ``MAX_BYTES`` of it.
+
+    A FIFO, a device or a directory is refused before anything is read (reading a FIFO would wait for a
+    writer, ``/dev/zero`` never ends); the size that ``stat`` reports is not trusted (``/proc`` files say
+    0), so at most ``MAX_BYTES + 1`` bytes are read. Problems raise :class:`~typed_losses.LossConfigError`.
+    """
+    name = os.fspath(path)
     try:
-        size = os.path.getsize(name)
-        if size > MAX_BYTES:
-            raise _error(name, f"file is {size} bytes; the limit is {MAX_BYTES}")
-        text = Path(name).read_text(encoding="utf-8")
+        info = os.stat(name)
+        kind = _file_kind(info.st_mode)
+        if kind is not None:
+            raise _error(name, f"cannot read file: not a regular file ({kind})")
+        if info.st_size > MAX_BYTES:
+            raise _error(name, f"file is {info.st_size} bytes; the limit is {MAX_BYTES}")
+        # O_NONBLOCK: should a FIFO replace the file after the check, opening it does not wait for a writer.
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as f:
+            kind = _file_kind(os.fstat(f.fileno()).st_mode)
+            if kind is not None:
+                raise _error(name, f"cannot read file: not a regular file ({kind})")
+            data = f.read(MAX_BYTES + 1)
     except LossConfigError:
         raise
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _error(name, f"cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
-    return load_yaml_text(text, file=name, max_nodes=max_nodes)
+    except OSError as exc:
+        raise _error(name, f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise _error(name, f"file has more than {MAX_BYTES} bytes; the limit is {MAX_BYTES}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _error(name, f"cannot read file: {exc}") from None
+
+
+def _file_kind(mode: int) -> str | None:
+    """``None`` for a regular file, else what the file is (``"a FIFO"``, ``"a directory"``, ...)."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "an unknown kind of file"
 
 
 def load_yaml_text(text: str, *, file: str | None = None, max_nodes: int = MAX_NODES) -> DictConfig | ListConfig:
