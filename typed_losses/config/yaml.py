@@ -39,6 +39,7 @@ MAX_BYTES = 8 * 1024 * 1024
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DOCUMENT = "<document>"
 _COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @attrs.frozen
@@ -270,6 +271,33 @@ def _too_many_nodes(file: str | None, node: yaml.Node, max_nodes: int) -> LossCo
     )
 
 
+def _merge_sources(node: yaml.MappingNode) -> list[yaml.MappingNode]:
+    """The mappings that the merge keys of ``node`` merge, in order (anything else is left out)."""
+    sources: list[yaml.MappingNode] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE_TAG:
+            items = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            sources.extend(item for item in items if isinstance(item, yaml.MappingNode))
+    return sources
+
+
+def _merge_problems(value: yaml.Node) -> list[tuple[str, yaml.Node]]:
+    """What is wrong with the value of a merge key (it must be a mapping or a list of mappings)."""
+    if isinstance(value, yaml.MappingNode):
+        return []
+    if isinstance(value, yaml.SequenceNode):
+        return [
+            (f"expected a mapping to merge, found {_kind_of(item)}", item)
+            for item in value.value
+            if not isinstance(item, yaml.MappingNode)
+        ]
+    return [(f"expected a mapping or a list of mappings to merge, found {_kind_of(value)}", value)]
+
+
+def _kind_of(node: yaml.Node) -> str:
+    return "a list" if isinstance(node, yaml.SequenceNode) else f"the scalar {node.value!r}"
+
+
 def _at(node: yaml.Node) -> Location:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -285,6 +313,8 @@ class _Builder:
         self.keys: dict[tuple[Key, ...], Location] = {}
         self.issues: list[ConfigIssue] = []
         self.count = 0
+        # id of a mapping node -> its pairs once merge keys are applied (see merged)
+        self.flat: dict[int, dict[Key, tuple[yaml.Node, yaml.Node]]] = {}
 
     def fail(self, path: tuple[Key, ...], node: yaml.Node, message: str) -> None:
         line, column = _at(node)
@@ -322,8 +352,19 @@ class _Builder:
 
     def build_mapping(self, node: yaml.MappingNode, path: tuple[Key, ...], depth: int) -> dict[Key, Any]:
         seen: dict[Hashable, yaml.Node] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+        merge_seen: yaml.Node | None = None
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                if merge_seen is not None:
+                    self.fail(
+                        (*path, "<<"),
+                        key_node,
+                        f"duplicate key '<<' (first written on line {_at(merge_seen)[0]}); "
+                        "merge several mappings with `<<: [*a, *b]`",
+                    )
+                merge_seen = key_node
+                for problem, where in _merge_problems(value_node):
+                    self.fail(path, where, f"invalid merge key: {problem}")
                 continue
             key = self.key(key_node, path)
             if key is None:
@@ -333,28 +374,59 @@ class _Builder:
                 self.fail((*path, key), key_node, f"duplicate key {key!r} (first written on line {first_line})")
             else:
                 seen[key] = key_node
-        try:
-            self.loader.flatten_mapping(node)
-        except yaml.constructor.ConstructorError as exc:
-            self.fail(path, node, f"invalid merge key: {exc.problem}")
-            return {}
         result: dict[Key, Any] = {}
-        for key_node, value_node in node.value:
-            key = self.key(key_node, path)
-            if key is None:
-                continue
+        for key, (key_node, value_node) in self.merged(node).items():
             child = (*path, key)
-            if seen.get(key) is key_node or child not in self.keys:
-                self.keys[child] = _at(key_node)
-                self.values[child] = _at(value_node)
+            # A merged value is placed where it is written: in the anchored mapping it came from.
+            self.keys[child] = _at(key_node)
+            self.values[child] = _at(value_node)
             result[key] = self.build(value_node, child, depth + 1)
         return result
 
-    def key(self, node: yaml.Node, path: tuple[Key, ...]) -> Key | None:
+    def merged(self, node: yaml.MappingNode) -> dict[Key, tuple[yaml.Node, yaml.Node]]:
+        """The key and value nodes of ``node`` once its merge keys (``<<``) are applied, by the YAML rule.
+
+        Explicit keys win over merged ones, and in ``<<: [*a, *b]`` an earlier mapping wins over a later
+        one (PyYAML 6.0.4 lets the later one win when keys are not interned strings, so PyYAML's
+        ``flatten_mapping`` is not used). Merged mappings may merge others in turn; the chains are
+        followed without recursion (recursive aliases were refused before building).
+        """
+        stack: list[tuple[yaml.MappingNode, bool]] = [(node, False)]
+        while stack:
+            current, ready = stack.pop()
+            if id(current) in self.flat:
+                continue
+            sources = _merge_sources(current)
+            if not ready:
+                stack.append((current, True))
+                stack.extend((source, False) for source in sources if id(source) not in self.flat)
+                continue
+            explicit: dict[Key, tuple[yaml.Node, yaml.Node]] = {}
+            for key_node, value_node in current.value:
+                if key_node.tag != _MERGE_TAG:
+                    key = self.key(key_node, (), report=False)
+                    if key is not None:
+                        explicit[key] = (key_node, value_node)
+            inherited: dict[Key, tuple[yaml.Node, yaml.Node]] = {}
+            for source in sources:
+                for key, pair in self.flat[id(source)].items():
+                    if key not in explicit:
+                        inherited.setdefault(key, pair)
+            self.flat[id(current)] = {**inherited, **explicit}
+        return self.flat[id(node)]
+
+    def key(self, node: yaml.Node, path: tuple[Key, ...], *, report: bool = True) -> Key | None:
         if not isinstance(node, yaml.ScalarNode):
-            self.fail(path, node, "mapping keys must be strings or integers")
+            if report:
+                self.fail(path, node, "mapping keys must be strings or integers")
             return None
-        value = self.scalar(node, path)
+        if not report:
+            try:
+                value = self.loader.construct_object(node, deep=True)
+            except yaml.constructor.ConstructorError:
+                return None
+        else:
+            value = self.scalar(node, path)
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             return str(node.value)
         return value
