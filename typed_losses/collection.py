@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -31,6 +32,21 @@ EXTRA_STATE = "_extra_state"
 # Per-load markers kept in the instance __dict__ while a state dict is loaded (see load_state_dict).
 _LOADING_STRICT = "_typed_losses_loading_strict"
 _LOAD_ISSUES = "_typed_losses_load_issues"
+
+# skip_missing_targets() is per thread: each thread's open blocks, as {id(collection): depth}. A collection
+# also counts the blocks open on any thread (under _SKIP_LOCK), so forward reads the thread-local only while
+# one is open somewhere.
+_SKIPPING = threading.local()
+_SKIP_LOCK = threading.Lock()
+
+
+def _skipping_here() -> dict[int, int]:
+    """This thread's open ``skip_missing_targets()`` blocks: ``{id(collection): depth}``."""
+    try:
+        blocks: dict[int, int] = _SKIPPING.blocks
+    except AttributeError:
+        blocks = _SKIPPING.blocks = {}
+    return blocks
 
 
 class LossList(nn.ModuleList):
@@ -98,9 +114,11 @@ class LossCollection(nn.Module):
     ``sample_list``) are absent or ``None`` is not computed: it is left out of ``output.terms`` and
     ``output.total`` and listed in ``output.skipped``. With every term skipped, ``total`` is a zero tensor.
     The default ``"error"`` raises :class:`~typed_losses.LossInputError` naming the term and the key.
-    (MMF instead returns no losses and warns on every batch.) Switch temporarily with
-    ``with collection.skip_missing_targets(): ...`` or set ``collection.missing_targets``. Model outputs
-    are never optional: a missing ``model_output`` key is an error in both modes.
+    (MMF instead returns no losses and warns on every batch.) Model outputs are never optional: a missing
+    ``model_output`` key is an error in both modes. The mode given here is the collection's default; choose
+    it for one call with ``collection(sample_list, model_output, missing_targets="skip")``, or for the
+    calls of the current thread within ``with collection.skip_missing_targets(): ...`` (other threads
+    calling the same collection meanwhile keep their mode; under ``torch.compile`` use the argument).
 
     ``check_finite=True`` - after computing, raise :class:`~typed_losses.NonFiniteLossError` naming every
     NaN or infinite term (and how many elements are). It costs one host-device synchronisation per call
@@ -203,6 +221,7 @@ class LossCollection(nn.Module):
     def _init_options(self, check_finite: bool, missing_targets: MissingTargets) -> None:
         self.check_finite = check_finite
         self.missing_targets = missing_targets
+        self._skip_blocks = 0  # skip_missing_targets() blocks open on any thread
 
     @property
     def check_finite(self) -> bool:
@@ -218,25 +237,41 @@ class LossCollection(nn.Module):
 
     @property
     def missing_targets(self) -> MissingTargets:
-        """``"error"`` (default) or ``"skip"``: what to do when a term's targets are absent."""
-        return "skip" if self._skip_missing else "error"
+        """``"error"`` (default) or ``"skip"``: what to do when a term's targets are absent.
+
+        Reads the mode of calls from this thread (``"skip"`` inside :meth:`skip_missing_targets`); setting it
+        sets the default of every thread.
+        """
+        return "skip" if self._skips_here() else "error"
 
     @missing_targets.setter
     def missing_targets(self, value: MissingTargets) -> None:
-        issues = _option_issues(False, value)
-        if issues:
-            raise LossConfigError(issues)
-        self._skip_missing: bool = value == "skip"
+        self._skip_missing: bool = _skips(value)
+
+    def _skips_here(self) -> bool:
+        """Whether a call from this thread without ``missing_targets=`` skips terms without targets."""
+        return self._skip_missing or (self._skip_blocks > 0 and id(self) in _skipping_here())
 
     @contextlib.contextmanager
     def skip_missing_targets(self) -> Iterator[LossCollection]:
-        """Within the block, terms whose targets are absent are skipped (``missing_targets="skip"``)."""
-        saved = self._skip_missing
-        self._skip_missing = True
+        """Within the block, this thread's calls skip terms whose targets are absent (``missing_targets="skip"``).
+
+        Other threads calling the same collection meanwhile keep their mode; blocks nest.
+        """
+        blocks = _skipping_here()
+        key = id(self)
+        with _SKIP_LOCK:
+            self._skip_blocks += 1
+        blocks[key] = blocks.get(key, 0) + 1
         try:
             yield self
         finally:
-            self._skip_missing = saved
+            if blocks[key] == 1:
+                del blocks[key]
+            else:
+                blocks[key] -= 1
+            with _SKIP_LOCK:
+                self._skip_blocks -= 1
 
     @classmethod
     def from_config(
@@ -425,10 +460,17 @@ class LossCollection(nn.Module):
 
     # -- forward ------------------------------------------------------------------------------------------
 
-    def forward(self, sample_list: Batch, model_output: Batch) -> LossOutput:
+    def forward(
+        self, sample_list: Batch, model_output: Batch, missing_targets: MissingTargets | None = None
+    ) -> LossOutput:
+        """The terms and their weighted total; ``missing_targets`` overrides the mode for this call only."""
         plan = self._plan
         skipped: tuple[str, ...] = ()
-        if self._skip_missing:
+        if missing_targets is None:  # the collection's mode, or this thread's skip_missing_targets() block
+            skip = self._skip_missing or (self._skip_blocks > 0 and id(self) in _skipping_here())
+        else:
+            skip = _skips(missing_targets)
+        if skip:
             plan, skipped = self._present(sample_list)
         terms: dict[str, Tensor] = {}
         total: Tensor | None = None
@@ -472,7 +514,9 @@ class LossCollection(nn.Module):
 
     if TYPE_CHECKING:
 
-        def __call__(self, sample_list: Batch, model_output: Batch) -> LossOutput: ...
+        def __call__(
+            self, sample_list: Batch, model_output: Batch, missing_targets: MissingTargets | None = None
+        ) -> LossOutput: ...
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
@@ -485,6 +529,13 @@ def _option_issues(check_finite: object, missing_targets: object) -> list[Config
     if missing_targets not in _MISSING_TARGETS:
         issues.append(ConfigIssue("missing_targets", f"expected 'error' or 'skip', found {missing_targets!r}"))
     return issues
+
+
+def _skips(missing_targets: object) -> bool:
+    """Whether the mode ``missing_targets`` skips terms without targets (a :class:`LossConfigError` if unknown)."""
+    if isinstance(missing_targets, str) and missing_targets in _MISSING_TARGETS:
+        return missing_targets == "skip"
+    raise LossConfigError(_option_issues(False, missing_targets))
 
 
 def _required_targets(module: Loss[Any]) -> tuple[tuple[str, ...], ...]:

@@ -502,11 +502,11 @@ def test_config_each_loss(name: str) -> None:
         LossCollection.from_config([{"type": name, "params": {**params, "gamma": 2.0}}])
 
 
-class RecordOps(TorchDispatchMode):
+class RecordOps(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch leaves it untyped
     """Records the name of every aten op called inside the block."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.ops: list[str] = []
 
     def __torch_dispatch__(

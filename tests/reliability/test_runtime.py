@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import pickle
+import threading
 
 import pytest
 import torch
+from torch._dynamo.testing import CompileCounter
 
 from typed_losses import LossCollection, LossConfigError, LossInputError, NonFiniteLossError
 from typed_losses.losses import CrossEntropyParams
@@ -118,3 +121,86 @@ def test_check_finite_off_lets_nan_through() -> None:
     scores[0, 0] = float("nan")
     out = LossCollection([CrossEntropyParams()])({"targets": INDICES}, {"scores": scores})
     assert torch.isnan(out.total)
+
+
+# -- the mode per call and per thread ----------------------------------------------------------------------
+
+
+def test_the_mode_can_be_chosen_for_one_call() -> None:
+    collection = LossCollection.from_config(CONFIG)
+    out = collection({}, {"scores": SCORES}, missing_targets="skip")
+    assert out.skipped == ("ce", "mixed", "caption") and float(out.total) == 0.0
+    assert collection.missing_targets == "error"
+    with pytest.raises(LossInputError, match=r"^loss 'ce' needs sample_list\['targets'\]"):
+        collection({}, {"scores": SCORES})
+    skipping = LossCollection([CrossEntropyParams()], missing_targets="skip")
+    with pytest.raises(LossInputError, match=r"^loss 'cross_entropy' needs sample_list\['targets'\]"):
+        skipping({}, {"scores": SCORES}, missing_targets="error")  # the argument beats the default
+    with skipping.skip_missing_targets(), pytest.raises(LossInputError):
+        skipping({}, {"scores": SCORES}, missing_targets="error")  # and the block
+    with pytest.raises(LossConfigError) as info:
+        collection({}, {"scores": SCORES}, missing_targets="ignore")  # type: ignore[arg-type]
+    assert str(info.value) == "missing_targets: expected 'error' or 'skip', found 'ignore'"
+
+
+def test_skip_blocks_nest_and_belong_to_their_collection() -> None:
+    first = LossCollection([CrossEntropyParams()])
+    second = LossCollection([CrossEntropyParams()])
+    with first.skip_missing_targets():
+        with first.skip_missing_targets():
+            assert first({}, {"scores": SCORES}).skipped == ("cross_entropy",)
+        assert first({}, {"scores": SCORES}).skipped == ("cross_entropy",)  # the outer block is still open
+        assert second.missing_targets == "error"
+        with pytest.raises(LossInputError):
+            second({}, {"scores": SCORES})
+    assert first.missing_targets == "error"
+
+
+def test_concurrent_skip_blocks_on_one_collection_keep_each_threads_mode() -> None:
+    """Threads in and out of ``skip_missing_targets()`` call one collection at once, round after round.
+
+    Before the mode was per thread, two overlapping blocks left the collection in skip mode for good, and
+    a batch without targets then gave ``total=0.0`` instead of an error.
+    """
+    collection = LossCollection([CrossEntropyParams()])
+    threads, rounds = 8, 200
+    barrier = threading.Barrier(threads)
+    wrong: list[str] = []
+
+    def work(index: int) -> None:
+        skipping = index % 2 == 0
+        for round_ in range(rounds):
+            barrier.wait()
+            with collection.skip_missing_targets() if skipping else contextlib.nullcontext():
+                barrier.wait()  # every skipping thread is inside its block now
+                try:
+                    out = collection({}, {"scores": SCORES})
+                    got = f"skipped {out.skipped}"
+                except LossInputError:
+                    got = "error"
+                barrier.wait()
+            expected = "skipped ('cross_entropy',)" if skipping else "error"
+            if got != expected or (collection.missing_targets != "error" and not skipping):
+                wrong.append(f"thread {index} round {round_}: {got}")
+
+    pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    assert wrong == []
+    assert collection.missing_targets == "error" and collection._skip_blocks == 0
+    with pytest.raises(LossInputError):
+        collection({}, {"scores": SCORES})
+
+
+def test_the_per_call_mode_compiles_to_one_graph_per_mode() -> None:
+    collection = LossCollection([CrossEntropyParams()])
+    torch._dynamo.reset()
+    counter = CompileCounter()
+    compiled = torch.compile(collection, fullgraph=True, backend=counter)
+    assert compiled({}, {"scores": SCORES}, missing_targets="skip").skipped == ("cross_entropy",)
+    out = compiled({"targets": INDICES}, {"scores": SCORES}, missing_targets="skip")
+    assert out.skipped == () and float(out.total) == pytest.approx(1.6258455514907837)
+    torch.testing.assert_close(compiled({"targets": INDICES}, {"scores": SCORES}).total, ce())
+    assert counter.frame_count == 3  # no targets; targets, skip mode; targets, error mode
