@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -12,8 +11,8 @@ import attrs
 import torch
 from torch import Tensor, nn
 
-from typed_losses.config.convert import unstructure_params
-from typed_losses.config.diff import differences
+from typed_losses import checkpoint
+from typed_losses.checkpoint import STATE_FORMAT
 from typed_losses.config.entries import DEFAULT_LABEL, CheckedTerm, check_losses
 from typed_losses.errors import ConfigIssue, LossConfigError, NonFiniteLossError
 from typed_losses.loss import Batch, Loss, find
@@ -26,12 +25,6 @@ __all__ = ["STATE_FORMAT", "LossCollection", "LossList", "MissingTargets", "buil
 #: What a collection does when a term's targets are absent from ``sample_list``.
 MissingTargets = Literal["error", "skip"]
 _MISSING_TARGETS = ("error", "skip")
-#: Version of the ``{"format": ..., "losses": ...}`` extra state a collection keeps in its ``state_dict``.
-STATE_FORMAT = 1
-EXTRA_STATE = "_extra_state"
-# Per-load markers kept in the instance __dict__ while a state dict is loaded (see load_state_dict).
-_LOADING_STRICT = "_typed_losses_loading_strict"
-_LOAD_ISSUES = "_typed_losses_load_issues"
 
 # skip_missing_targets() is per thread: each thread's open blocks, as {id(collection): depth}. A collection
 # also counts the blocks open on any thread (under _SKIP_LOCK), so forward reads the thread-local only while
@@ -128,9 +121,11 @@ class LossCollection(nn.Module):
     Checkpoints: ``state_dict()`` carries the config as plain types (``{"format": 1, "losses": [...]}``
     under ``_extra_state``), so it loads with ``torch.load(weights_only=True)`` and
     :meth:`from_state_dict` rebuilds the collection from it alone (the options above are not saved: pass
-    them again). Loading a state whose config differs from this collection's raises
-    :class:`~typed_losses.LossConfigError` listing the differences in a strict load, and warns with
-    ``strict=False``; a state without a config (saved by MMF's ``Losses``) loads as is.
+    them again). The saved config is data (never resolved; fields added since take their defaults).
+    Loading a state whose config differs from this collection's fails a strict load naming every
+    difference (:class:`~typed_losses.LossConfigError`, or the error of an enclosing module's
+    ``load_state_dict``), and warns with ``strict=False``; a state without a config (saved by MMF's
+    ``Losses``) loads as is. The protocol lives in :mod:`typed_losses.checkpoint`.
 
     Example:
         >>> import torch
@@ -318,73 +313,35 @@ class LossCollection(nn.Module):
     ) -> LossCollection:
         """Rebuild a collection from its ``state_dict()`` alone (config and state).
 
-        ``prefix`` selects a collection saved inside a larger module (``"loss_fn."``). Raises
-        :class:`LossConfigError` when the state holds no collection config or the config is invalid.
+        ``prefix`` selects a collection saved inside a larger module (``"loss_fn."``). The saved config is
+        data: its strings are taken literally (never resolved), and params fields it does not mention (saved
+        by an older version) take their defaults. Raises :class:`LossConfigError` when the state holds no
+        collection config or the config is invalid. See :mod:`typed_losses.checkpoint`.
         """
-        key = prefix + EXTRA_STATE
-        if not isinstance(state_dict, Mapping):
-            raise LossConfigError(
-                [ConfigIssue("state_dict", f"expected a state dict (a mapping), found {type(state_dict).__name__}")]
-            )
-        if key not in state_dict:
-            raise LossConfigError(
-                [
-                    ConfigIssue(
-                        key,
-                        "the state has no loss config: it was not saved from a LossCollection",
-                        hint="check `prefix`" if prefix or any(k.endswith(EXTRA_STATE) for k in state_dict) else None,
-                    )
-                ]
-            )
-        losses = _config_of_state(state_dict[key], key)
-        collection = cls.from_config(
-            losses,
+        return checkpoint.from_state_dict(
+            cls,
+            state_dict,
+            prefix=prefix,
             registry=registry,
-            label=f"{key}.losses",
+            strict=strict,
             check_finite=check_finite,
             missing_targets=missing_targets,
         )
-        own = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
-        collection.load_state_dict(own, strict=strict)
-        return collection
 
     # -- checkpoints --------------------------------------------------------------------------------------
 
     def get_extra_state(self) -> dict[str, Any]:
         """The config as plain types, stored in ``state_dict()`` (loads with ``weights_only=True``)."""
-        return {"format": STATE_FORMAT, "losses": self.to_config()}
+        return checkpoint.extra_state(self)
 
     def set_extra_state(self, state: Any) -> None:
         """Check that a loaded state was saved from a collection with this config.
 
-        A different config raises :class:`LossConfigError` in a strict ``load_state_dict`` of the collection
-        and warns in a ``strict=False`` one (e.g. fine-tuning with other losses than in pretraining). Loaded
-        as part of a larger module, where the strictness is not known here, it warns and reports the
-        ``_extra_state`` key as unexpected, so that only a strict load fails.
+        A different config (compared after both are normalised by the checker) fails a strict
+        ``load_state_dict``, of the collection or of a module holding it, naming every difference, and
+        warns in a ``strict=False`` one (e.g. fine-tuning with other losses than in pretraining).
         """
-        losses = _config_of_state(state, EXTRA_STATE)
-        issues = [
-            ConfigIssue(
-                d.path,
-                f"this collection has {d.first}, the loaded state has {d.second}",
-                hint="rebuild it with LossCollection.from_state_dict(state_dict)",
-            )
-            for d in differences(self.to_config(), losses, f"{EXTRA_STATE}.losses")
-        ]
-        if not issues:
-            return
-        if _LOAD_ISSUES in self.__dict__:  # inside _load_from_state_dict, which knows more
-            self.__dict__[_LOAD_ISSUES] = issues
-            return
-        raise LossConfigError(issues)
-
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
-        # _load_from_state_dict always receives strict=True from torch; remember the caller's choice.
-        self.__dict__[_LOADING_STRICT] = strict
-        try:
-            return super().load_state_dict(state_dict, strict, assign)
-        finally:
-            self.__dict__.pop(_LOADING_STRICT, None)
+        checkpoint.set_extra_state(self, state)
 
     def _load_from_state_dict(
         self,
@@ -396,31 +353,12 @@ class LossCollection(nn.Module):
         unexpected_keys: list[str],
         error_msgs: list[str],
     ) -> None:
-        self.__dict__[_LOAD_ISSUES] = []
-        try:
-            super()._load_from_state_dict(
+        def load() -> None:
+            super(LossCollection, self)._load_from_state_dict(
                 state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
             )
-            issues: list[ConfigIssue] = self.__dict__[_LOAD_ISSUES]
-        finally:
-            del self.__dict__[_LOAD_ISSUES]
-        key = prefix + EXTRA_STATE
-        # A state saved without the config (MMF's ``Losses``, a plain module) has nothing to check against.
-        if key in missing_keys:
-            missing_keys.remove(key)
-        if not issues:
-            return
-        strict_load = self.__dict__.get(_LOADING_STRICT)
-        if strict_load:
-            raise LossConfigError(issues)
-        warnings.warn(
-            "loading the state of a LossCollection saved with another config:\n"
-            + "\n".join(issue.format() for issue in issues),
-            UserWarning,
-            stacklevel=3,
-        )
-        if strict_load is None:
-            unexpected_keys.append(key)
+
+        checkpoint.load_from_state_dict(self, load, prefix, missing_keys, unexpected_keys, error_msgs)
 
     # -- introspection ------------------------------------------------------------------------------------
 
@@ -443,17 +381,10 @@ class LossCollection(nn.Module):
 
     def to_config(self) -> list[dict[str, Any]]:
         """The collection as a plain ``losses`` list; ``from_config`` of it rebuilds an equal collection."""
-        out: list[dict[str, Any]] = []
-        for name, weight, module in zip(self.names, self.weights, self.losses, strict=True):
-            loss_type = type(module).loss_name or type(module).__name__
-            entry: dict[str, Any] = {"type": loss_type}
-            if name != loss_type:
-                entry["name"] = name
-            if weight != 1.0:
-                entry["weight"] = weight
-            entry["params"] = unstructure_params(module.params)
-            out.append(entry)
-        return out
+        return [
+            checkpoint.config_entry(type(module).loss_name or type(module).__name__, name, weight, module.params)
+            for name, weight, module in zip(self.names, self.weights, self.losses, strict=True)
+        ]
 
     def extra_repr(self) -> str:
         return ", ".join(f"{n}: x{w:g}" for n, w in zip(self.names, self.weights, strict=True))
@@ -584,29 +515,3 @@ def _non_finite(value: Tensor) -> str:
         return "is nan" if nan else f"is {float(value.reshape(())):g}"
     parts = [f"{count} {kind}" for count, kind in ((nan, "nan"), (inf, "inf")) if count]
     return f"has {', '.join(parts)} of {value.numel()} elements"
-
-
-def _config_of_state(state: Any, where: str) -> list[Any]:
-    """The ``losses`` list of a collection's extra state, checked for shape and format."""
-    if not isinstance(state, Mapping) or "losses" not in state or "format" not in state:
-        raise LossConfigError(
-            [
-                ConfigIssue(
-                    where, f"expected {{'format': {STATE_FORMAT}, 'losses': [...]}}, found {type(state).__name__}"
-                )
-            ]
-        )
-    if state["format"] != STATE_FORMAT:
-        raise LossConfigError(
-            [
-                ConfigIssue(
-                    f"{where}.format",
-                    f"unsupported state format {state['format']!r}; this version reads format {STATE_FORMAT}",
-                    hint="upgrade typed_losses",
-                )
-            ]
-        )
-    losses = state["losses"]
-    if not isinstance(losses, list):
-        raise LossConfigError([ConfigIssue(f"{where}.losses", f"expected a list, found {type(losses).__name__}")])
-    return losses

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import pickle
+import warnings
 from typing import Any
 
 import plugin_losses
@@ -12,8 +13,9 @@ import pytest
 import torch
 from torch import nn
 
-from typed_losses import LossCollection, LossConfigError
+from typed_losses import LossCollection, LossConfigError, Term
 from typed_losses.collection import STATE_FORMAT
+from typed_losses.losses import MSEParams
 
 CONFIG: list[dict[str, Any]] = [
     {
@@ -136,11 +138,116 @@ def test_inside_a_larger_module_another_config_warns_and_fails_only_a_strict_loa
     other = copy.deepcopy(CONFIG)
     other[2]["weight"] = 3
     model = nn.ModuleDict({"loss": LossCollection.from_config(other)})
-    with pytest.warns(UserWarning, match=r"_extra_state.losses\[2\].weight: this collection has 3.0"):
+    with pytest.warns(UserWarning) as record:
         result = model.load_state_dict(state, strict=False)
-    assert result.unexpected_keys == ["loss._extra_state"]
-    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="Unexpected key.*loss._extra_state"):
-        model.load_state_dict(state)
+    assert (result.missing_keys, result.unexpected_keys) == ([], ["loss._extra_state"])
+    (warning,) = record
+    assert str(warning.message) == (
+        "loading the state of a LossCollection saved with another config:\n"
+        "loss._extra_state.losses[2].weight: this collection has 3.0, the loaded state has (absent) "
+        "(rebuild it with LossCollection.from_state_dict(state_dict, prefix='loss.'))"
+    )
+
+
+class Model(nn.Module):
+    def __init__(self, config: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.head = nn.Linear(3, 3)
+        self.losses = LossCollection.from_config(config)
+
+
+def test_a_strict_load_of_an_enclosing_model_names_the_differences() -> None:
+    state = Model(CONFIG).state_dict()
+    other = copy.deepcopy(CONFIG)
+    other[0]["params"]["label_smoothing"] = 0.2
+    other[2]["weight"] = 3
+    model = Model(other)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the differences are in the error, not in a separate warning
+        with pytest.raises(RuntimeError) as info:
+            model.load_state_dict(state)
+    assert str(info.value) == (
+        "Error(s) in loading state_dict for Model:\n"
+        "\tlosses._extra_state.losses[0].params.label_smoothing: this collection has 0.2, the loaded state has 0.1 "
+        "(rebuild it with LossCollection.from_state_dict(state_dict, prefix='losses.'))\n"
+        "\tlosses._extra_state.losses[2].weight: this collection has 3.0, the loaded state has (absent) "
+        "(rebuild it with LossCollection.from_state_dict(state_dict, prefix='losses.'))"
+    )
+    # the same model with the same config loads strictly, and so does the rebuilt collection
+    assert Model(CONFIG).load_state_dict(state) is not None
+    assert LossCollection.from_state_dict(state, prefix="losses.").to_config() == Model(CONFIG).losses.to_config()
+
+
+def test_a_strict_load_of_an_enclosing_model_keeps_torchs_other_errors() -> None:
+    state = Model(CONFIG).state_dict()
+    del state["head.bias"]
+    other = copy.deepcopy(CONFIG)
+    other[2]["weight"] = 3
+    with pytest.raises(RuntimeError) as info:
+        Model(other).load_state_dict(state)
+    assert str(info.value).splitlines() == [
+        "Error(s) in loading state_dict for Model:",
+        '\tMissing key(s) in state_dict: "head.bias". ',
+        "\tlosses._extra_state.losses[2].weight: this collection has 3.0, the loaded state has (absent) "
+        "(rebuild it with LossCollection.from_state_dict(state_dict, prefix='losses.'))",
+    ]
+
+
+def state_of(config: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"_extra_state": {"format": STATE_FORMAT, "losses": config}}
+
+
+def test_interpolations_in_a_state_are_data_and_never_resolved(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TL_TEST_SECRET", "hunter2")
+    bad = state_of(
+        [
+            {"type": "cross_entropy", "params": {"reduction": "${oc.env:TL_TEST_SECRET}"}},
+            {"type": "${oc.env:TL_TEST_SECRET}"},
+        ]
+    )
+    for attempt in (
+        lambda: LossCollection.from_state_dict(bad),
+        lambda: LossCollection.from_config(["mse"]).load_state_dict(bad),
+    ):
+        with pytest.raises(LossConfigError) as info:
+            attempt()
+        assert "hunter2" not in str(info.value)
+        assert [str(i) for i in info.value.issues] == [
+            "_extra_state.losses[0].params.reduction: '${oc.env:TL_TEST_SECRET}' (str) is not an allowed value "
+            "(allowed: 'mean', 'sum', 'none')",
+            "_extra_state.losses[1].type: unknown loss '${oc.env:TL_TEST_SECRET}'",
+        ]
+
+
+def test_strings_of_a_state_are_kept_literally() -> None:
+    names = ["${oc.env:HOME}", "a\\${b}", "\\\\${c}", "x${", "back\\slash"]
+    original = LossCollection([Term(MSEParams(), name=name) for name in names])
+    rebuilt = LossCollection.from_state_dict(saved(original.state_dict()))
+    assert rebuilt.names == tuple(names)
+    assert rebuilt.load_state_dict(original.state_dict()) is not None
+
+
+def test_a_state_saved_before_a_params_field_existed_loads_with_its_default() -> None:
+    current = LossCollection.from_config(CONFIG).to_config()
+    old = copy.deepcopy(current)
+    del old[0]["params"]["ignore_index"]  # as if saved before `ignore_index` existed (default -100)
+    state = {**trained().state_dict(), "_extra_state": {"format": STATE_FORMAT, "losses": old}}
+    assert LossCollection.from_state_dict(state).to_config() == current
+    # loading it into a collection of today's config is no difference, strict or not
+    model_state = {**Model(CONFIG).state_dict(), "losses._extra_state": state["_extra_state"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert LossCollection.from_config(CONFIG).load_state_dict(state) is not None
+        assert Model(CONFIG).load_state_dict(model_state) is not None
+
+
+def test_errors_of_from_state_dict_never_recommend_from_state_dict() -> None:
+    broken = copy.deepcopy(LossCollection.from_config(CONFIG).to_config())
+    broken[0]["params"]["label_smoothing"] = 2.0
+    with pytest.raises(LossConfigError) as info:
+        LossCollection.from_state_dict(state_of(broken))
+    assert "from_state_dict" not in str(info.value)
+    assert [i.path for i in info.value.issues] == ["_extra_state.losses[0].params.label_smoothing"]
 
 
 def test_a_state_saved_without_the_config_loads_strictly() -> None:
