@@ -38,14 +38,14 @@ def build(name: str, **params: object) -> Loss[Any]:
 
     Built once per distinct ``(name, params)`` (losses are stateless), so property tests stay fast.
     """
-    key = (name, tuple(sorted(params.items())))
+    key = (name, repr(sorted(params.items())))  # params may hold lists (``multi``'s children)
     loss = _BUILT.get(key)
     if loss is None:
         loss = _BUILT[key] = LossCollection.from_config([{"type": name, "params": dict(params)}]).losses[0]
     return loss
 
 
-_BUILT: dict[tuple[str, tuple[tuple[str, object], ...]], Loss[Any]] = {}
+_BUILT: dict[tuple[str, str], Loss[Any]] = {}
 
 
 def scalar(value: LossValue) -> Tensor:

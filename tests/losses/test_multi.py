@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 import torch
-from helpers.checks import assert_value, check_compile_and_sync
-from helpers.sync import no_host_sync
+from helpers.checks import assert_value
 from omegaconf import DictConfig
 from torch import Tensor
 
@@ -45,9 +44,9 @@ def issues(config: object) -> dict[str, str]:
     return {issue.path: issue.message + (f" ({issue.hint})" if issue.hint else "") for issue in info.value.issues}
 
 
-def test_mmf_multi_fixture() -> None:
+def test_weighted_sum_of_children() -> None:
+    # MMF's value on these inputs (1.5000596046447754) is in the multi case (tests/helpers/cases.py).
     loss = multi([{"type": "logit_bce", "weight": 0.3, "params": {}}, {"type": "softmax_kldiv", "weight": 0.7}])
-    assert_value(run(loss), 1.5000596046447754)  # MMF: tensor([1.5000596046447754])
     assert_value(run(loss), 0.3 * LOGIT_BCE + 0.7 * SOFTMAX_KLDIV)
 
 
@@ -92,21 +91,6 @@ def test_children_are_submodules() -> None:
     assert [type(m).__name__ for m in loss.losses] == ["CrossEntropyLoss", "MSELoss"]
     assert len(list(loss.children())) == 1 and len(list(loss.modules())) == 4
     assert loss.losses[0].term_name == "cross_entropy"
-
-
-def test_compiles_and_does_not_sync() -> None:
-    loss = multi(
-        [
-            {"type": "logit_bce", "weight": 0.3},
-            {"type": "bce_kl", "params": {"weight_softmax": 0.5}},
-            {"type": "refiner_contrastive_loss", "weight": 2.0, "params": {"sim_thresh": 1.0}},
-        ]
-    )
-    check_compile_and_sync(loss, {"targets": T}, {"scores": S})
-    scores = S.clone().requires_grad_()
-    with no_host_sync():
-        run(loss, {"targets": T}, {"scores": scores}).backward()
-    assert scores.grad is not None
 
 
 # -- config --------------------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
-"""Retrieval / metric-learning losses: MMF's fixtures, parity with loop references of MMF's algorithms,
-errors, config, ``torch.compile`` and sync-freedom, and the 2-process gloo test of ``contrastive_loss``."""
+"""Retrieval / metric-learning losses: parity with loop references of MMF's algorithms, errors, config, and the
+2-process gloo test of ``contrastive_loss``. MMF's fixtures and the numbers on literal inputs, ``torch.compile``
+and sync-freedom are driven by the cases (``tests/helpers/cases.py``)."""
 
 from __future__ import annotations
 
 import datetime
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,13 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from helpers.checks import assert_compiles_like_eager, assert_each_key_required
+from helpers.mmf_inputs import FUSED, FUSED_LABELS, IMAGES, MULTI_HOT, R_IN, R_TG, TEXTS, TEXTS_F2, seeded
 from helpers.processes import run_ranks
-from helpers.sync import assert_no_sync, no_host_sync
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import Tensor
 
-from typed_losses import Loss, LossCollection, LossConfigError, LossInputError, LossShapeError
+from typed_losses import LossCollection, LossConfigError, LossInputError, LossShapeError
 from typed_losses.functional.retrieval import contrastive_loss
 from typed_losses.losses.retrieval import (
     ContrastiveLoss,
@@ -157,18 +157,6 @@ def ref_contrastive(e1: Tensor, e2: Tensor, temperature: Tensor) -> Tensor:
     return (loss_1 + loss_2) / 2
 
 
-# -- the fixed literal inputs of the MMF reference runs ------------------------------------------------------
-
-IMAGES = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
-TEXTS = torch.tensor([[0.8, 0.6], [1.0, 0.0], [0.0, 1.0]])
-TEXTS_F2 = torch.tensor([[0.8, 0.6], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.6, 0.8]])
-R_IN = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [0.6, 0.8, 0]])
-R_TG = torch.tensor([[0.8, 0.6, 0], [0, 1, 0], [0, 0.6, 0.8], [0.6, 0.8, 0]])
-FUSED = torch.tensor([[1.0, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0.1, 0.9, 0.2], [0.5, 0.5, 0.5]])
-FUSED_LABELS = torch.tensor([0, 0, 1, 1, 0])
-MULTI_HOT = torch.tensor([[1.0, 0, 0], [1, 1, 0], [0, 1, 0], [0, 1, 1], [0, 0, 1]])
-
-
 def hinge(images: Tensor, texts: Tensor, **params: Any) -> Tensor:
     loss = InBatchHingeLoss(InBatchHingeParams(**params))
     return value(loss({}, {"scores": images, "targets": texts}))
@@ -194,84 +182,15 @@ def value(result: object) -> Tensor:
     return result
 
 
-# -- MMF's own fixtures (tests/modules/test_losses.py, each after torch.manual_seed(1234)) -------------------
+# -- MMF's own fixtures and literal inputs (their numbers are in tests/helpers/cases.py) ----------------------
 
 
-def test_mmf_in_batch_hinge_fixture() -> None:
-    identity = torch.eye(3)
-    assert hinge(identity, identity, margin=0.2, hard=True).item() == 0.0
-    torch.manual_seed(1234)
-    texts = torch.rand((5, 10))
-    images = torch.rand((5, 10))
-    assert close(hinge(images, texts, margin=0.2, hard=True), 6.552998065948486)
-    assert close(hinge(images, texts, margin=0.2, hard=False), 14.555533409118652)
-    assert close(hinge(images, texts), 10.249983787536621)
-    torch.manual_seed(1234)
-    images = torch.rand((5, 10))
-    texts = torch.rand((10, 10))
-    assert close(hinge(images, texts, margin=0.2, hard=True), 11.758618354797363)
-
-
-def test_mmf_refiner_ms_fixture() -> None:
-    torch.manual_seed(1234)
-    same = torch.rand((1, 768), requires_grad=True)
+def test_refiner_ms_of_identical_rows_is_a_zero_on_the_graph() -> None:
+    # MMF's test_refiner_ms_loss (its value is among the cases): MMF returns the Python float 0.0 here; this
+    # port returns a 0-dim tensor on the graph.
+    same = seeded(1234, lambda: torch.rand((1, 768), requires_grad=True))
     result = refiner_ms(same, same)
-    # MMF returns the Python float 0.0 here; this port returns a 0-dim tensor on the graph.
     assert result.shape == () and result.item() == 0.0 and result.requires_grad
-
-
-def test_mmf_ms_loss_fixture() -> None:
-    torch.manual_seed(1234)
-    labels = torch.Tensor([0, 0, 0, 0, 0])
-    fused = torch.randn(5, 768)
-    assert ms(fused, labels).item() == 0.0
-    assert ms(fused, torch.Tensor([1, 1, 1, 1, 1])).item() == 0.0
-    mixed = torch.Tensor([0, 0, 1, 1, 1])
-    assert close(ms(fused, mixed), 0.8270465731620789)
-    assert close(ms(fused, mixed, hard_mining=False), 0.8270465731620789)
-
-
-def test_mmf_refiner_contrastive_fixture() -> None:
-    torch.manual_seed(1234)
-    inputs = torch.rand((10, 768))
-    result = refiner_contrastive(inputs, inputs)
-    assert result.shape == () and result.item() == 0.0
-
-
-# -- MMF reference runs on literal inputs --------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("texts", "margin", "hard", "expected"),
-    [
-        (TEXTS, 0.0, False, 1.3199999332427979),
-        (TEXTS, 0.2, False, 2.320000171661377),
-        (TEXTS, 0.2, True, 1.9200001955032349),
-        (TEXTS_F2, 0.2, False, 3.9200003147125244),
-        (TEXTS_F2, 0.2, True, 3.520000457763672),
-    ],
-)
-def test_in_batch_hinge_literal(texts: Tensor, margin: float, hard: bool, expected: float) -> None:
-    assert close(hinge(IMAGES, texts, margin=margin, hard=hard), expected)
-
-
-def test_contrastive_literal() -> None:
-    loss = ContrastiveLoss(ContrastiveParams())
-    out = loss({}, {"embedding_1": IMAGES, "embedding_2": TEXTS, "temperature": torch.tensor(0.5)})
-    assert close(value(out), 0.9885334968566895)
-
-
-def test_refiner_literal() -> None:
-    assert close(refiner_ms(R_IN, R_TG), 0.15415771305561066)
-    assert close(refiner_ms(R_IN, R_TG, margin=0.5), 0.34803712368011475)
-    assert close(refiner_contrastive(R_IN, R_TG), 0.015000015497207642)
-    assert close(refiner_contrastive(R_IN, R_TG, sim_thresh=0.5), 0.21166667342185974)
-
-
-def test_ms_loss_literal() -> None:
-    assert close(ms(FUSED, FUSED_LABELS), 0.14558783173561096)
-    # MMF's hard_mining=None (no mining); MMF's False still mined and gave 0.14558783173561096.
-    assert close(ms(FUSED, FUSED_LABELS, hard_mining=False), 0.4323120713233948)
 
 
 def test_ms_loss_multilabel_uses_each_samples_labels() -> None:
@@ -279,11 +198,11 @@ def test_ms_loss_multilabel_uses_each_samples_labels() -> None:
     assert close(ref_ms_loss(FUSED, MULTI_HOT, multilabel=True, mmf_sample0=True), 0.7354478240013123)
     assert close(ref_ms_loss(FUSED, MULTI_HOT, multilabel=True, mine=False, mmf_sample0=True), 0.8418334126472473)
     # ...this port uses each sample's own labels (a deliberate fix).
+    # (the cases hold its numbers on these inputs, with and without mining).
     fixed = ms(FUSED, MULTI_HOT, is_multilabel=True)
     assert_parity(fixed, ref_ms_loss(FUSED, MULTI_HOT, multilabel=True))
-    assert close(fixed, 0.3186897337436676)
     unmined = ms(FUSED, MULTI_HOT, is_multilabel=True, hard_mining=False)
-    assert close(unmined, 0.5929833650588989)
+    assert_parity(unmined, ref_ms_loss(FUSED, MULTI_HOT, multilabel=True, mine=False))
     # One-hot multilabel rows are single labels.
     assert_parity(ms(FUSED, F.one_hot(FUSED_LABELS).float(), is_multilabel=True), ms(FUSED, FUSED_LABELS))
 
@@ -510,77 +429,6 @@ def test_config_errors_have_paths() -> None:
         LossCollection.from_config([{"type": "in_batch_hinge", "params": {"margin": -1}}])
     (issue,) = info.value.issues
     assert issue.path == "losses[0].params.margin"
-
-
-# -- torch.compile and sync-freedom --------------------------------------------------------------------------
-
-
-def _cases() -> Iterator[tuple[str, Loss[Any], Batch, Batch]]:
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(6, 4, generator=g)
-    y = torch.randn(6, 4, generator=g)
-    multi_hot = torch.randint(0, 2, (6, 3), generator=g).float()
-    yield (
-        "in_batch_hinge",
-        InBatchHingeLoss(InBatchHingeParams(margin=0.2, hard=True)),
-        {},
-        {"scores": x, "targets": torch.cat([y, x])},
-    )
-    yield (
-        "contrastive_loss",
-        ContrastiveLoss(ContrastiveParams()),
-        {},
-        {"embedding_1": x, "embedding_2": y, "temperature": torch.tensor(0.07)},
-    )
-    yield (
-        "ms_loss",
-        MultiSimilarityLoss(MultiSimilarityParams(margin=0.1)),
-        {"targets": torch.tensor([0, 0, 1, 1, 2, 2])},
-        {"fused_embedding": x},
-    )
-    yield (
-        "ms_loss multilabel",
-        MultiSimilarityLoss(MultiSimilarityParams(is_multilabel=True, hard_mining=False)),
-        {"targets": multi_hot},
-        {"fused_embedding": x},
-    )
-    refiner_ms = RefinerMultiSimilarityLoss(RefinerMultiSimilarityParams(margin=2.0))
-    yield "refiner_ms", refiner_ms, {"targets": y}, {"scores": x}
-    refiner_contrastive = RefinerContrastiveLoss(RefinerContrastiveParams(sim_thresh=1.0))
-    yield "refiner_contrastive_loss", refiner_contrastive, {"targets": y}, {"scores": x}
-
-
-CASES = list(_cases())
-CASE_IDS = [case[0] for case in CASES]
-
-
-def _with_grad(model_output: Batch) -> tuple[Batch, list[Tensor]]:
-    """A copy of ``model_output`` whose embedding matrices are fresh leaves requiring grad, and those leaves."""
-    leaves = {
-        k: v.clone().requires_grad_() if v.is_floating_point() and v.dim() == 2 else v for k, v in model_output.items()
-    }
-    return leaves, [v for v in leaves.values() if v.requires_grad]
-
-
-@pytest.mark.parametrize(("name", "loss", "sample_list", "model_output"), CASES, ids=CASE_IDS)
-def test_compiles_and_does_not_sync(name: str, loss: Loss[Any], sample_list: Batch, model_output: Batch) -> None:
-    assert value(assert_no_sync(loss, sample_list, model_output)).item() > 0  # a non-trivial path
-    assert_compiles_like_eager(loss, sample_list, model_output)
-    assert_each_key_required(loss, sample_list, model_output)
-
-
-@pytest.mark.parametrize(("name", "loss", "sample_list", "model_output"), CASES, ids=CASE_IDS)
-def test_backward_compiles_and_does_not_sync(
-    name: str, loss: Loss[Any], sample_list: Batch, model_output: Batch
-) -> None:
-    eager_out, eager_leaves = _with_grad(model_output)
-    with no_host_sync():
-        eager = value(loss(sample_list, eager_out))
-        eager_grads = torch.autograd.grad(eager, eager_leaves)
-    compiled_out, compiled_leaves = _with_grad(model_output)
-    compiled = value(torch.compile(loss, fullgraph=True, backend="eager")(sample_list, compiled_out))
-    for a, b in zip(torch.autograd.grad(compiled, compiled_leaves), eager_grads, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
 
 # -- contrastive_loss across two processes (gloo) ------------------------------------------------------------

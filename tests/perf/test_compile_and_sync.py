@@ -1,9 +1,9 @@
 """Whole collections under ``torch.compile`` and the host-sync detectors.
 
-The per-loss checks (each catalog loss alone: ``fullgraph=True`` with the eager backend, no host sync) live
-in ``tests/losses``. Here: collections holding **every** catalog loss (grouped by the inputs they share)
-are captured as one graph each, match eager in values and gradients, and neither their forward nor their
-backward synchronises; one small collection runs through inductor; on a GPU, the same collections run under
+The per-loss checks (each catalog loss alone: ``fullgraph=True``, no host sync) live in
+``tests/losses/test_cases.py``. Here: collections holding **every** catalog loss (its case from
+``tests/helpers/cases.py``, grouped by the small inputs the cases share) are captured as one graph each,
+match eager in values and gradients, and neither their forward nor their backward synchronises; one small collection runs through inductor; on a GPU, the same collections run under
 ``torch.cuda.set_sync_debug_mode("error")``; and a compiled loss given a bad batch raises the same
 ``LossInputError`` / ``LossShapeError`` as in eager mode.
 """
@@ -11,92 +11,38 @@ backward synchronises; one small collection runs through inductor; on a GPU, the
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import torch
-import torch.nn.functional as F
+from helpers.cases import CASES, Case, Inputs, leaves
 from helpers.mmf_inputs import rand, randn
 from helpers.sync import no_host_sync
 from torch import Tensor
 from torch._dynamo.testing import CompileCounter
 
-from typed_losses import REGISTRY, LossCollection, LossInputError, LossShapeError
+from typed_losses import LossCollection, LossInputError, LossShapeError
+from typed_losses.generate import catalog_registry
 from typed_losses.loss import Batch
 
-B, C = 6, 5
-
-
-def _leaf(tensor: Tensor) -> Tensor:
-    return tensor.clone().requires_grad_()
+#: Weights given in turn to the entries of a group's collection, so that weighted totals are exercised.
+WEIGHTS = (1.0, 0.5, 2.0)
 
 
 def _groups() -> Iterator[tuple[str, list[Any], Batch, Batch]]:
-    """(id, losses config, sample_list, model_output): every catalog loss, in groups sharing one batch."""
-    soft = rand(1, B, C) * (rand(2, B, C) > 0.5)
-    soft[1] = 0.0  # an all-zero target row
-    yield (
-        "scores-and-soft-targets",
-        [
-            "logit_bce",
-            "triple_logit_bce",
-            {"type": "softmax_kldiv", "weight": 0.5},
-            "weighted_softmax",
-            "wrong",
-            {"type": "bce_kl", "params": {"weight_softmax": 0.5}},
-            {"type": "bce_kl_combined", "weight": 2.0, "params": {"weight_softmax": 0.5}},
-            "soft_label_cross_entropy",
-            "mse",
-            "nll_loss",
-            "cos_emb_loss",
-            "refiner_ms",
-            "refiner_contrastive_loss",
-            {"type": "multi", "params": [{"type": "logit_bce", "weight": 0.3}, {"type": "mse", "weight": 0.7}]},
-        ],
-        {"targets": soft},
-        {"scores": _leaf(randn(3, B, C))},
-    )
-    yield (
-        "class-indices",
-        ["cross_entropy", {"type": "label_smoothing_cross_entropy", "params": {"label_smoothing": 0.2}}],
-        {"targets": torch.tensor([0, 4, -100, 2, 1, 3])},
-        {"scores": _leaf(randn(4, B, C))},
-    )
-    yield (
-        "probabilities-and-attention",
-        ["bce", "attention_supervision"],
-        {"targets": soft, "info": {"attention_supervision": (rand(5, B, 7) > 0.6).long()}},
-        {"scores": _leaf(rand(6, B, C) * 0.98 + 0.01), "attentions": [_leaf(F.softmax(randn(7, B, 7), dim=1))]},
-    )
-    yield (
-        "decoding-steps",
-        ["m4c_decoding_bce_with_mask"],
-        {"targets": (rand(8, B, 3, C) > 0.7).float(), "train_loss_mask": torch.tensor([[1, 1, 0]] * B)},
-        {"scores": _leaf(randn(9, B, 3, C))},
-    )
-    yield (
-        "captions",
-        ["caption_cross_entropy"],
-        {
-            "targets": torch.randint(0, C, (B, 4), generator=torch.Generator().manual_seed(10)),
-            "caption_len": torch.tensor([5, 4, 4, 3, 2, 1]),
-        },
-        {"scores": _leaf(randn(11, B, 4, C))},
-    )
-    yield (
-        "embeddings",
-        [{"type": "in_batch_hinge", "params": {"margin": 0.2, "hard": True}}, "contrastive_loss", "ms_loss"],
-        {"targets": torch.tensor([0, 0, 1, 1, 2, 0])},
-        {
-            "scores": _leaf(randn(12, B, 8)),
-            "targets": _leaf(randn(13, B, 8)),
-            "embedding_1": _leaf(randn(14, B, 8)),
-            "embedding_2": _leaf(randn(15, B, 8)),
-            "temperature": torch.tensor(0.5),
-            "fused_embedding": _leaf(randn(16, B, 8)),
-        },
-    )
+    """(id, losses config, sample_list, model_output): every case (``tests/helpers/cases.py``), grouped by its
+    small-input builder: the cases that share a batch form one collection."""
+    by_builder: dict[Callable[[], Inputs], list[Case]] = {}
+    for case in CASES.values():
+        by_builder.setdefault(case.small, []).append(case)
+    for builder, cases in by_builder.items():
+        config = [
+            {"type": case.name, "weight": WEIGHTS[index % len(WEIGHTS)], "params": dict(case.params)}
+            for index, case in enumerate(cases)
+        ]
+        sample_list, model_output = builder()
+        yield builder.__name__, config, sample_list, model_output
 
 
 GROUPS = list(_groups())
@@ -107,20 +53,9 @@ def _type_of(entry: Any) -> str:
     return entry if isinstance(entry, str) else str(entry["type"])
 
 
-def _leaves(model_output: Batch) -> list[Tensor]:
-    found: list[Tensor] = []
-    for value in model_output.values():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, Tensor) and item.requires_grad:
-                found.append(item)
-    return found
-
-
 def test_the_groups_cover_every_catalog_loss() -> None:
-    catalog = {spec.name for spec in REGISTRY if spec.loss_class.__module__.startswith("typed_losses.losses.")}
     covered = [_type_of(entry) for _, config, _, _ in GROUPS for entry in config]
-    assert len(catalog) == 23
-    assert sorted(covered) == sorted(catalog)
+    assert sorted(covered) == catalog_registry().names()
 
 
 @pytest.mark.parametrize(("group", "config", "sample_list", "model_output"), GROUPS, ids=IDS)
@@ -128,9 +63,9 @@ def test_collection_compiles_to_one_graph_matching_eager(
     group: str, config: list[Any], sample_list: Batch, model_output: Batch
 ) -> None:
     collection = LossCollection.from_config(config)
-    leaves = _leaves(model_output)
+    inputs = leaves(model_output)
     eager = collection(sample_list, model_output)
-    eager_grads = torch.autograd.grad(eager.total, leaves)
+    eager_grads = torch.autograd.grad(eager.total, inputs)
     counter = CompileCounter()
     compiled = torch.compile(collection, fullgraph=True, backend=counter)(sample_list, model_output)
     assert counter.frame_count == 1  # one graph: no graph break anywhere in the collection or its losses
@@ -138,7 +73,7 @@ def test_collection_compiles_to_one_graph_matching_eager(
     for name, value in eager.terms.items():
         torch.testing.assert_close(compiled.terms[name], value, rtol=1e-6, atol=0.0)
     torch.testing.assert_close(compiled.total, eager.total, rtol=1e-6, atol=0.0)
-    for got, expected in zip(torch.autograd.grad(compiled.total, leaves), eager_grads, strict=True):
+    for got, expected in zip(torch.autograd.grad(compiled.total, inputs), eager_grads, strict=True):
         torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-7)
 
 
@@ -150,8 +85,8 @@ def test_collection_forward_and_backward_do_not_sync(
     with no_host_sync():
         output = collection(sample_list, model_output)
         output.total.backward()
-    assert all(leaf.grad is not None for leaf in _leaves(model_output))
-    for leaf in _leaves(model_output):
+    assert all(leaf.grad is not None for leaf in leaves(model_output))
+    for leaf in leaves(model_output):
         leaf.grad = None
 
 
