@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from torch import nn
 
-from typed_losses.config.convert import unstructure_params
+from typed_losses.config.convert import config_params
 from typed_losses.config.diff import differences
 from typed_losses.config.entries import check_losses
 from typed_losses.errors import ConfigIssue, LossConfigError
@@ -61,7 +61,7 @@ def config_entry(loss_type: str, name: str, weight: float, params: attrs.AttrsIn
         entry["name"] = name
     if weight != 1.0:
         entry["weight"] = weight
-    entry["params"] = unstructure_params(params)
+    entry["params"] = config_params(params)
     return entry
 
 

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from typed_losses import checkpoint
 from typed_losses.checkpoint import STATE_FORMAT
+from typed_losses.config.bounds import MAX_DEPTH, check_depth, ensure_headroom
 from typed_losses.config.entries import DEFAULT_LABEL, CheckedTerm, check_losses
 from typed_losses.errors import ConfigIssue, LossConfigError, NonFiniteLossError
 from typed_losses.loss import Batch, Loss, find
@@ -203,6 +204,8 @@ class LossCollection(nn.Module):
         self._init_options(check_finite, missing_targets)
 
     def _init_terms(self, names: list[str], weights: list[float], modules: list[Loss[Any]]) -> None:
+        levels = _config_levels(modules)
+        ensure_headroom(levels)  # a deep `multi` tree: room to copy, pickle and save it (see config.bounds)
         self.losses = LossList(modules)
         self.names: tuple[str, ...] = tuple(names)
         self.weights: tuple[float, ...] = tuple(float(w) for w in weights)
@@ -212,6 +215,8 @@ class LossCollection(nn.Module):
         )
         # For missing_targets="skip": the sample_list paths each term requires.
         self._targets: tuple[tuple[tuple[str, ...], ...], ...] = tuple(_required_targets(m) for m in modules)
+        if levels > MAX_DEPTH:  # built from Python: as deep as from_config(to_config()) would refuse?
+            check_depth(self.to_config(), "items")
 
     def _init_options(self, check_finite: bool, missing_targets: MissingTargets) -> None:
         self.check_finite = check_finite
@@ -467,6 +472,19 @@ def _skips(missing_targets: object) -> bool:
     if isinstance(missing_targets, str) and missing_targets in _MISSING_TARGETS:
         return missing_targets == "skip"
     raise LossConfigError(_option_issues(False, missing_targets))
+
+
+def _config_levels(modules: Sequence[Loss[Any]]) -> int:
+    """An upper bound on how deep ``to_config()`` of these modules nests: 2 levels for each loss nested in
+    another (its entry and the list holding it), 4 for the list, the innermost entry, its params and a list
+    param (counted without recursion)."""
+    deepest = 0
+    stack: list[tuple[nn.Module, int]] = [(m, 1) for m in modules]
+    while stack:
+        module, losses = stack.pop()
+        deepest = max(deepest, losses)
+        stack.extend((child, losses + isinstance(child, Loss)) for child in module.children())
+    return 2 * deepest + 2
 
 
 def _required_targets(module: Loss[Any]) -> tuple[tuple[str, ...], ...]:

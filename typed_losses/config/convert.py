@@ -15,10 +15,10 @@ from typing import Any
 import attrs
 import cattrs
 
-from typed_losses.config.types import describe_type, literal_values, sequence_item
+from typed_losses.config.types import describe_type, literal_values, sequence_item, term_sequence_fields
 from typed_losses.term import Term, is_term_type
 
-__all__ = ["converter", "found", "unstructure_params"]
+__all__ = ["config_params", "converter", "found", "unstructure_params"]
 
 
 def found(value: object) -> str:
@@ -123,7 +123,7 @@ def _unstructure_term(term: Term[Any]) -> dict[str, Any]:
     if term.name is not None:
         entry["name"] = term.name
     entry["weight"] = term.weight
-    entry["params"] = unstructure_params(term.params)
+    entry["params"] = config_params(term.params)
     return entry
 
 
@@ -136,6 +136,17 @@ def _structure_term(value: object, _: Any) -> Term[Any]:
 
 converter.register_unstructure_hook_func(is_term_type, _unstructure_term)
 converter.register_structure_hook_func(is_term_type, _structure_term)
+
+
+def config_params(params: attrs.AttrsInstance) -> dict[str, Any] | list[Any]:
+    """``params`` as a config writes them: :func:`unstructure_params`, except that params made of one list
+    of loss entries (``multi``'s) are that list, as in MMF's configs (a level less of nesting each)."""
+    data = unstructure_params(params)
+    fields = list(data)
+    if len(fields) == 1 and fields[0] in term_sequence_fields(type(params)):
+        nested: list[Any] = data[fields[0]]
+        return nested
+    return data
 
 
 def unstructure_params(params: attrs.AttrsInstance) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.base import Container, Node
 from omegaconf.errors import OmegaConfBaseException
 
+from typed_losses.config.bounds import check_depth
 from typed_losses.config.checked import ENTRY_KEYS, CheckedTerm, weight_of
 from typed_losses.config.convert import found
 from typed_losses.config.locate import Locator, render_path
@@ -65,6 +66,7 @@ def check_losses(cfg: object, *, registry: Registry = REGISTRY, label: str = DEF
         losses[0].params.label_smothing: unknown param 'label_smothing' for CrossEntropyParams (did you mean 'label_smoothing'?)
         losses[1]: unknown loss 'logit_bcee' (did you mean 'logit_bce'?)
     """
+    check_depth(cfg, label)  # before anything recurses through it (OmegaConf, cattrs, nested entries)
     terms: list[CheckedTerm] = []
     if is_plain_losses(cfg) and not needs_omegaconf(cfg):
         # Plain data: valid entries are accepted without OmegaConf nodes (see typed_losses.config.plain);

@@ -20,20 +20,25 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.base import Container, Node
 
+from typed_losses.config.bounds import MAX_BYTES, MAX_DEPTH, MAX_NODES, ensure_headroom
 from typed_losses.config.paths import Key, render_path
 from typed_losses.errors import ConfigIssue, LossConfigError
 
-__all__ = ["Key", "SourceMap", "load_yaml", "load_yaml_text", "path_of", "read_config_file", "source_map_of"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "Key",
+    "SourceMap",
+    "load_yaml",
+    "load_yaml_text",
+    "path_of",
+    "read_config_file",
+    "source_map_of",
+]
 
 Location = tuple[int, int]
 
-#: Bounds on what a document may expand to (after aliases and merge keys), nest and weigh. A loss config
-#: is a few hundred nodes and MMF's largest configs a few thousand; room is left for long inline lists
-#: (per-class weights). OmegaConf needs about 0.3 ms a node, so the bound is also a bound on load time;
-#: ``load_yaml(..., max_nodes=N)`` changes it for one call.
-MAX_NODES = 100_000
-MAX_DEPTH = 200
-MAX_BYTES = 8 * 1024 * 1024
 #: libyaml's loader when PyYAML has it: 10-50x faster, and its parser refuses nesting beyond 1000 levels
 #: without recursing in Python.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -206,6 +211,7 @@ def load_yaml_text(text: str, *, file: str | None = None, max_nodes: int = MAX_N
         raise LossConfigError(builder.issues)
     if not isinstance(data, (dict, list)):
         raise _error(file, f"expected a mapping or a list at the top of the document, found {type(data).__name__}")
+    ensure_headroom(builder.deepest)
     try:
         container = OmegaConf.create(data)
     except Exception as exc:  # OmegaConf rejects some keys or values; report without a traceback
@@ -313,6 +319,7 @@ class _Builder:
         self.keys: dict[tuple[Key, ...], Location] = {}
         self.issues: list[ConfigIssue] = []
         self.count = 0
+        self.deepest = 0
         # id of a mapping node -> its pairs once merge keys are applied (see merged)
         self.flat: dict[int, dict[Key, tuple[yaml.Node, yaml.Node]]] = {}
 
@@ -324,6 +331,7 @@ class _Builder:
         self.count += 1
         if self.count > self.max_nodes:
             raise _too_many_nodes(self.file, node, self.max_nodes)
+        self.deepest = max(self.deepest, depth)
         if depth > MAX_DEPTH:
             line, column = _at(node)
             raise _error(self.file, f"document nests deeper than {MAX_DEPTH} levels", line, column)
