@@ -18,6 +18,7 @@ from typed_losses.collection import LossCollection
 from typed_losses.config.convert import unstructure_params
 from typed_losses.config.entries import check_losses, check_params_data
 from typed_losses.config.yaml import load_yaml, load_yaml_text
+from typed_losses.constraints import constraint, param
 from typed_losses.errors import ConfigIssue, LossConfigError, LossInputError, LossShapeError, NonFiniteLossError
 from typed_losses.loss import Batch, Input, Loss, LossValue, doc, model_input, sample_input, shape_of
 from typed_losses.output import LossOutput
@@ -58,11 +59,13 @@ __all__ = [
     "build_loss",
     "check_losses",
     "check_params_data",
+    "constraint",
     "doc",
     "load_plugin",
     "load_yaml",
     "load_yaml_text",
     "model_input",
+    "param",
     "register_loss",
     "sample_input",
     "shape_of",

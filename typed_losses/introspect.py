@@ -5,31 +5,15 @@ Used by ``typed-losses list``, the generated reference (``docs/losses.md``) and 
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
 
 from typed_losses.config.convert import converter
 from typed_losses.config.types import describe_type, params_fields
+from typed_losses.constraints import Bound, FieldRule, describe_validator, rules_of
 
 __all__ = ["Bound", "ParamInfo", "bounds_of", "options_of", "params_info"]
-
-_OPS: dict[Callable[[Any, Any], bool], str] = {
-    operator.ge: ">=",
-    operator.gt: ">",
-    operator.le: "<=",
-    operator.lt: "<",
-}
-
-
-@attrs.frozen
-class Bound:
-    """A numeric bound from an attrs ``ge``/``gt``/``le``/``lt`` validator."""
-
-    op: str
-    value: float
 
 
 @attrs.frozen
@@ -48,52 +32,19 @@ class ParamInfo:
     options: tuple[Any, ...] | None
 
 
-def _validators(validator: Any) -> Iterator[Any]:
-    if validator is None:
-        return
-    inner = getattr(validator, "_validators", None)
-    if inner is not None:
-        for v in inner:
-            yield from _validators(v)
-        return
-    inner_one = getattr(validator, "validator", None)  # optional(...)
-    if inner_one is not None and type(validator).__name__ == "_OptionalValidator":
-        yield from _validators(inner_one)
-        return
-    yield validator
-
-
 def bounds_of(field: attrs.Attribute[Any]) -> tuple[Bound, ...]:
-    """The numeric bounds declared by ``field``'s attrs validators."""
-    out = []
-    for v in _validators(field.validator):
-        op = _OPS.get(getattr(v, "compare_func", None))  # type: ignore[arg-type]
-        bound = getattr(v, "bound", None)
-        if op is not None and isinstance(bound, (int, float)):
-            out.append(Bound(op, float(bound)))
-    return tuple(out)
+    """The numeric bounds ``field`` declares (:mod:`typed_losses.constraints`)."""
+    return FieldRule.of(field).constraint.bounds()
 
 
 def options_of(field: attrs.Attribute[Any]) -> tuple[Any, ...] | None:
-    """The allowed values declared by an attrs ``in_`` validator, if any."""
-    for v in _validators(field.validator):
-        options = getattr(v, "options", None)
-        if options is not None:
-            return tuple(options)
-    return None
+    """The values ``field`` allows: declared choices, or those of its ``Literal``/``Enum`` type."""
+    return FieldRule.of(field).choices
 
 
-def _custom_constraints(field: attrs.Attribute[Any]) -> list[str]:
-    texts = []
-    for v in _validators(field.validator):
-        if getattr(v, "compare_func", None) in _OPS or getattr(v, "options", None) is not None:
-            continue
-        text = getattr(v, "constraint", None) or (v.__doc__ or "").strip().splitlines()[:1]
-        if isinstance(text, list):
-            text = text[0] if text else ""
-        if text:
-            texts.append(str(text))
-    return texts
+def _opaque(field: attrs.Attribute[Any], rule: FieldRule) -> str:
+    """What a plain attrs validator (not a declaration) requires, as far as it says."""
+    return "" if field.validator is None or rule.declared else describe_validator(field.validator)
 
 
 def _default(field: attrs.Attribute[Any]) -> tuple[bool, Any, str]:
@@ -112,14 +63,11 @@ def _default(field: attrs.Attribute[Any]) -> tuple[bool, Any, str]:
 def params_info(cls: type[attrs.AttrsInstance]) -> list[ParamInfo]:
     """Every init field of ``cls``, described."""
     infos = []
+    rules = rules_of(cls)
     for field in params_fields(cls):
         required, default, default_text = _default(field)
-        bounds = bounds_of(field)
-        options = options_of(field)
-        parts = [f"{b.op} {b.value:g}" for b in bounds]
-        if options is not None:
-            parts.append("one of " + ", ".join(repr(o) for o in options))
-        parts.extend(_custom_constraints(field))
+        rule = rules[field.name]
+        parts = [part for part in (rule.text(), _opaque(field, rule)) if part]
         infos.append(
             ParamInfo(
                 name=field.name,
@@ -130,8 +78,8 @@ def params_info(cls: type[attrs.AttrsInstance]) -> list[ParamInfo]:
                 default_text=default_text,
                 constraint=", ".join(parts),
                 doc=str(field.metadata.get("doc", "")),
-                bounds=bounds,
-                options=options,
+                bounds=rule.constraint.bounds(),
+                options=rule.choices,
             )
         )
     return infos

@@ -159,8 +159,22 @@ class Registry:
 
 
 def _is_frozen(cls: type[Any]) -> bool:
-    setattr_impl = getattr(cls, "__setattr__", None)
-    return getattr(setattr_impl, "__name__", "") == "_frozen_setattrs"
+    """Whether instances of the attrs class ``cls`` refuse every assignment (probed on a bare instance,
+    through attrs' public ``FrozenInstanceError``: no private attrs names)."""
+    try:
+        probe = object.__new__(cls)
+    except TypeError:
+        return False
+    names = [f.name for f in attrs.fields(cls)] or ["_typed_losses_probe"]
+    for name in names:
+        try:
+            setattr(probe, name, None)
+        except attrs.exceptions.FrozenInstanceError:
+            continue
+        except AttributeError:  # a slotted class without that slot: not frozen by attrs
+            return False
+        return False
+    return True
 
 
 def _same_definition(a: type[Any], b: type[Any]) -> bool:

@@ -10,13 +10,15 @@ keywords only (what the YAML language server understands in every version, and P
   selects one ``oneOf`` branch per loss (editors narrow completion once ``type:`` is written), with the
   optional ``weight`` (a number >= 0), ``name`` and ``params``;
 - params come from the attrs fields of each params class: types, defaults, ``Literal``/``Enum`` values,
-  bounds from ``ge``/``gt``/``le``/``lt``, ``in_``, ``min_len``/``max_len``, ``deep_iterable`` and
-  ``matches_re`` validators, ``required`` for fields without defaults, ``additionalProperties: false``;
+  the declared constraints of :mod:`typed_losses.constraints` (bounds, choices, lengths, patterns; items of
+  a list take the scalar ones), the int64 range of integers, ``required`` for fields without defaults,
+  ``additionalProperties: false``;
 - every value a user writes may instead be an OmegaConf interpolation (``${...}``).
 
 Some mistakes only the Python validator sees (duplicate term names, what an interpolation resolves to,
-validators a schema cannot express): :func:`python_only_constraints` lists the last kind, and
-``docs/editors.md`` describes them all. A custom validator can describe itself to the schema by carrying a
+rules a schema cannot express: a declared ``check``, a plain attrs validator, finiteness, which JSON cannot
+write anyway): :func:`python_only_constraints` lists the checks and validators, and ``docs/editors.md``
+describes them all. A plain attrs validator can describe itself to the schema by carrying a
 ``json_schema`` attribute (a dict of draft-07 keywords for the values it accepts).
 
 This module does not import the catalog: it reads whatever :data:`~typed_losses.REGISTRY` holds (built-in
@@ -35,12 +37,20 @@ import attrs
 
 from typed_losses.config.entries import ENTRY_KEYS
 from typed_losses.config.types import (
-    literal_values,
     mapping_value,
     optional_inner,
     params_fields,
     sequence_item,
     term_sequence_fields,
+)
+from typed_losses.constraints import (
+    INT64_MAX,
+    INT64_MIN,
+    Constraint,
+    FieldRule,
+    choices_of_type,
+    describe_validator,
+    rules_of,
 )
 from typed_losses.introspect import params_info
 from typed_losses.registry import REGISTRY, LossSpec, Registry
@@ -84,55 +94,8 @@ def _struct_def(cls: type) -> str:
     return f"struct.{cls.__module__}.{cls.__qualname__}"
 
 
-# -- validators ------------------------------------------------------------------------------------------
+# -- constraints -----------------------------------------------------------------------------------------
 
-
-@attrs.define
-class _Checks:
-    """The validators of one value, flattened: ``(validator, under optional(...))`` pairs."""
-
-    top: list[tuple[Any, bool]] = attrs.Factory(list)
-    members: list[Any] = attrs.Factory(list)  # deep_iterable member validators
-    values: list[Any] = attrs.Factory(list)  # deep_mapping value validators
-
-
-def _flatten(validator: Any, checks: _Checks, optional: bool = False) -> _Checks:
-    if validator is None:
-        return checks
-    if isinstance(validator, (list, tuple)):
-        for v in validator:
-            _flatten(v, checks, optional)
-        return checks
-    kind = type(validator).__name__
-    if kind == "_AndValidator":
-        _flatten(list(validator._validators), checks, optional)
-    elif kind == "_OptionalValidator":
-        _flatten(validator.validator, checks, True)
-    elif kind == "_DeepIterable":
-        checks.members.append(validator.member_validator)
-        _flatten(validator.iterable_validator, checks, optional)
-    elif kind == "_DeepMapping":
-        checks.values.append(validator.value_validator)
-        _flatten(validator.mapping_validator, checks, optional)
-    else:
-        checks.top.append((validator, optional))
-    return checks
-
-
-def _describe_validator(v: Any) -> str:
-    """A validator's ``constraint`` text, the first line of a function's docstring, or its name."""
-    constraint = getattr(v, "constraint", None)
-    if constraint:
-        return str(constraint)
-    own_doc = getattr(v, "__doc__", None)
-    if own_doc and own_doc != type(v).__doc__ and own_doc.strip():
-        return str(own_doc).strip().splitlines()[0]
-    return str(getattr(v, "__name__", None) or type(v).__name__)
-
-
-_FAILS_ON_NONE = frozenset(
-    {"_NumberValidator", "_InValidator", "_MinLengthValidator", "_MaxLengthValidator", "_MatchesReValidator"}
-)
 _KEYWORDS_BY_OP = {">=": "minimum", ">": "exclusiveMinimum", "<=": "maximum", "<": "exclusiveMaximum"}
 
 
@@ -146,15 +109,8 @@ def _json_values(value: Any) -> list[Any]:
     return [value] if isinstance(value, (str, int, float, bool)) or value is None else []
 
 
-def _fits(value: Any, branch: JSON) -> bool:
-    """Whether ``value`` fits ``branch``, looking only at ``type`` and ``enum`` (enough for ``in_``)."""
-    if "enum" in branch:
-        return any(value == o and type(value) is type(o) for o in branch["enum"])
-    kind: object = branch.get("type")
-    if kind is None:
-        return True
-    if kind == "null" or value is None:
-        return kind == "null" and value is None
+def _fits(value: Any, kind: str) -> bool:
+    """Whether a JSON ``value`` is of the JSON type ``kind``."""
     if isinstance(value, bool):
         return kind == "boolean"
     if kind == "string":
@@ -164,69 +120,32 @@ def _fits(value: Any, branch: JSON) -> bool:
     return kind == "number" and isinstance(value, (int, float))
 
 
-def _apply(branches: list[JSON], checks: _Checks, unexpressed: list[str]) -> list[JSON]:
-    """Narrow the type's branches with the value's validators; note those a schema cannot express."""
-    for v, optional in checks.top:
-        kind = type(v).__name__
-        custom = getattr(v, "json_schema", None)
-        # An optional(...)-less validator runs on None too, and fails (unless None is one of its options).
-        if (
-            not optional
-            and kind in _FAILS_ON_NONE
-            and custom is None
-            and not (kind == "_InValidator" and None in v.options)
-        ):
-            branches = [b for b in branches if b != _NULL] or branches
-        if isinstance(custom, dict):
-            branches = [b if b == _NULL else {**b, **custom} for b in branches]
-        elif kind == "_NumberValidator" and v.compare_op in _KEYWORDS_BY_OP:
-            keyword = _KEYWORDS_BY_OP[v.compare_op]
-            out = []
-            for b in branches:
-                if b.get("type") in ("number", "integer"):
-                    out.append({**b, keyword: v.bound})
-                elif "enum" in b:
-                    out.append({**b, "enum": [o for o in b["enum"] if _compare_ok(v, o)]})
-                else:
-                    if b != _NULL:
-                        unexpressed.append(f"{v.compare_op} {v.bound}")
-                    out.append(b)
-            branches = out
-        elif kind == "_InValidator":
-            allowed = [j for o in v.options for j in _json_values(o)]
-            others = [b for b in branches if b != _NULL]
-            enum_values = [a for a in allowed if a is not None and any(_fits(a, b) for b in others)]
-            branches = ([{"enum": enum_values}] if others else []) + [
-                b for b in branches if b == _NULL and (optional or None in v.options)
-            ]
-        elif kind in ("_MinLengthValidator", "_MaxLengthValidator"):
-            size = v.min_length if kind == "_MinLengthValidator" else v.max_length
-            prefix = "min" if kind == "_MinLengthValidator" else "max"
-            out = []
-            for b in branches:
-                suffix = {"array": "Items", "string": "Length", "object": "Properties"}.get(b.get("type", ""))
-                out.append({**b, prefix + suffix: size} if suffix else b)
-            branches = out
-        elif kind == "_MatchesReValidator":
-            pattern = v.pattern.pattern
-            func = getattr(v.match_func, "__name__", "fullmatch")
-            if func == "fullmatch":
-                pattern = f"^(?:{pattern})$"
-            elif func == "match":
-                pattern = f"^(?:{pattern})"
-            branches = [{**b, "pattern": pattern} if b.get("type") == "string" else b for b in branches]
-        elif kind == "_InstanceOfValidator":
-            continue  # the annotation already says the type
-        else:
-            unexpressed.append(_describe_validator(v))
-    return branches
+def _number(kind: str, c: Constraint) -> JSON:
+    """A number branch with the bounds of ``c`` (integers also within int64 unless declared otherwise)."""
+    out: JSON = {"type": kind}
+    for bound in c.bounds():
+        value: float = bound.value
+        if kind == "integer" and value.is_integer():
+            value = int(value)
+        out[_KEYWORDS_BY_OP[bound.op]] = value
+    if kind == "integer" and c.int64:
+        if c.ge is None and c.gt is None:
+            out["minimum"] = INT64_MIN
+        if c.le is None and c.lt is None:
+            out["maximum"] = INT64_MAX
+    return out
 
 
-def _compare_ok(v: Any, value: Any) -> bool:
-    try:
-        return bool(v.compare_func(value, v.bound))
-    except TypeError:
-        return False
+def _sized(branch: JSON, c: Constraint) -> JSON:
+    suffix = {"array": "Items", "string": "Length", "object": "Properties"}.get(branch.get("type", ""))
+    if suffix is None:
+        return branch
+    out = dict(branch)
+    if c.min_len is not None:
+        out["min" + suffix] = c.min_len
+    if c.max_len is not None:
+        out["max" + suffix] = c.max_len
+    return out
 
 
 # -- types -----------------------------------------------------------------------------------------------
@@ -237,57 +156,78 @@ class _Builder:
         self.definitions: dict[str, JSON] = {}
         self.unexpressed: dict[str, list[str]] = {}
 
-    def value(self, tp: Any, checks: _Checks, where: str) -> JSON:
-        """The schema of one value of type ``tp``: its branches, narrowed, or an interpolation."""
-        unexpressed: list[str] = []
-        branches = _apply(self.branches(tp, checks, where), checks, unexpressed)
-        if unexpressed:
-            self.unexpressed.setdefault(where, []).extend(unexpressed)
+    def value(self, tp: Any, c: Constraint, where: str) -> JSON:
+        """The schema of one value of type ``tp`` under constraint ``c``: its branches, or an interpolation."""
+        branches = self.branches(tp, c, where)
         if any(b == {} for b in branches):
             return {}
         branches.append(_ref(_INTERP))
         return branches[0] if len(branches) == 1 else {"anyOf": branches}
 
-    def branches(self, tp: Any, checks: _Checks, where: str) -> list[JSON]:
+    def branches(self, tp: Any, c: Constraint, where: str) -> list[JSON]:
+        """The branches of ``tp``; the scalar parts of ``c`` apply to scalars, its lengths to containers."""
+        if tp is Any or tp is object:
+            return [{}]
+        if tp is None or tp is type(None):
+            return [dict(_NULL)]
+        inner = optional_inner(tp)
+        if inner is not None:
+            return [*self.branches(inner, c, where), dict(_NULL)]
+        choices = c.choices if c.choices is not None else choices_of_type(tp)
+        if choices is not None:
+            kind = {bool: "boolean", int: "integer", float: "number", str: "string"}.get(tp)
+            values = [j for v in choices for j in _json_values(v)]
+            return [{"enum": [v for v in values if kind is None or _fits(v, kind)]}]
         if tp is bool:
             return [{"type": "boolean"}]
         if tp is int:
-            return [{"type": "integer"}]
+            return [_number("integer", c)]
         if tp is float:
-            return [{"type": "number"}]
+            return [_number("number", c)]
         if tp is str:
-            return [{"type": "string"}]
-        if tp is Any or tp is object or tp is None:
-            return [{}] if tp is not None else [dict(_NULL)]
-        inner = optional_inner(tp)
-        if inner is not None:
-            return [*self.branches(inner, checks, where), dict(_NULL)]
-        values = literal_values(tp)
-        if values is not None:
-            return [{"enum": [j for v in values for j in _json_values(v)]}]
-        if isinstance(tp, type) and issubclass(tp, enum.Enum):
-            return [{"enum": [j for m in tp for j in _json_values(m)]}]
+            out: JSON = {"type": "string"}
+            if c.pattern is not None:
+                out["pattern"] = f"^(?:{c.pattern})$"
+            return [_sized(out, c)]
+        items = attrs.evolve(c, min_len=None, max_len=None)
         item = sequence_item(tp)
         if item is not None:
-            member = _flatten([*checks.members], _Checks())
-            return [{"type": "array", "items": self.value(item, member, f"{where}[]")}]
+            return [_sized({"type": "array", "items": self.value(item, items, f"{where}[]")}, c)]
         if typing.get_origin(tp) is tuple and typing.get_args(tp):
             args = typing.get_args(tp)
-            member = _flatten([*checks.members], _Checks())
-            items = [self.value(a, member, f"{where}[{i}]") for i, a in enumerate(args)]
-            return [{"type": "array", "items": items, "minItems": len(items), "maxItems": len(items)}]
+            values_ = [self.value(a, items, f"{where}[{i}]") for i, a in enumerate(args)]
+            return [{"type": "array", "items": values_, "minItems": len(values_), "maxItems": len(values_)}]
         value = mapping_value(tp)
         if value is not None:
-            inner_checks = _flatten([*checks.values], _Checks())
-            return [{"type": "object", "additionalProperties": self.value(value, inner_checks, f"{where}.*")}]
+            return [_sized({"type": "object", "additionalProperties": self.value(value, items, f"{where}.*")}, c)]
         if typing.get_origin(tp) in (Union, types.UnionType):
-            return [b for a in typing.get_args(tp) for b in self.branches(a, checks, where)]
+            return [b for a in typing.get_args(tp) for b in self.branches(a, c, where)]
         if is_term_type(tp):
             return [_ref("entry")]
         if isinstance(tp, type) and attrs.has(tp):
             self.struct(tp)
             return [_ref(_struct_def(tp))]
         return [{}]  # a type the schema does not know: anything (Python checks it)
+
+    def field(self, field: attrs.Attribute[Any], rule: FieldRule, where: str) -> JSON:
+        """The schema of one field: its type under its constraint; what a schema cannot express is noted."""
+        c = rule.constraint
+        prop = self.value(field.type, c, where)
+        unexpressed = []
+        if c.check is not None:
+            unexpressed.append(c.check_text)
+        validator = field.validator
+        if validator is not None and not rule.declared:  # a plain attrs validator: opaque
+            custom = getattr(validator, "json_schema", None)
+            if isinstance(custom, dict) and "anyOf" in prop:
+                prop = {"anyOf": [b if b in (_NULL, _ref(_INTERP)) else {**b, **custom} for b in prop["anyOf"]]}
+            elif isinstance(custom, dict) and prop:
+                prop = {**prop, **custom}
+            else:
+                unexpressed.append(describe_validator(validator))
+        if unexpressed:
+            self.unexpressed.setdefault(where, []).extend(unexpressed)
+        return prop
 
     def struct(self, cls: type) -> None:
         """A definition for a nested attrs class (a mapping with exactly its fields)."""
@@ -301,13 +241,14 @@ class _Builder:
         properties: JSON = {}
         required: list[str] = []
         infos = {i.name: i for i in params_info(cls)}
+        rules = rules_of(cls)
         nested = term_sequence_fields(cls)
         for field in params_fields(cls):
             info = infos[field.name]
             if field.name in nested:
                 prop: JSON = {"allOf": [_ref("losses")]}
             else:
-                prop = dict(self.value(field.type, _flatten(field.validator, _Checks()), f"{where}.{field.name}"))
+                prop = dict(self.field(field, rules[field.name], f"{where}.{field.name}"))
             description = info.doc
             if info.constraint:
                 description = f"{description} [{info.constraint}]" if description else info.constraint

@@ -7,13 +7,32 @@ from typing import Any, Generic
 import attrs
 
 from typed_losses.loss import Loss, P
+from typed_losses.rules import DEFAULT_WEIGHT, as_weight, describe_value, name_problem
 
 __all__ = ["Term"]
 
 
-def _non_negative(_instance: object, _attribute: attrs.Attribute[float], value: float) -> None:
-    if not value >= 0.0:
-        raise ValueError(f"weight must be >= 0, got {value!r}")
+def _params_instance(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, type) and attrs.has(value):
+        raise TypeError(f"Term params must be a params instance, found the class {value.__name__}: call it")
+    if not attrs.has(type(value)):
+        raise TypeError(
+            f"Term params must be a params instance (e.g. CrossEntropyParams()), found {describe_value(value)}"
+        )
+
+
+def _name(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    problem = name_problem(value)
+    if problem is not None:
+        message, hint = problem
+        raise ValueError(f"Term name: {message}" + (f" ({hint})" if hint else ""))
+
+
+def _loss_class(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not (isinstance(value, type) and issubclass(value, Loss)):
+        raise TypeError(f"Term loss must be a Loss subclass (or None), found {describe_value(value)}")
 
 
 @attrs.frozen
@@ -21,7 +40,8 @@ class Term(Generic[P]):
     """One term of a :class:`~typed_losses.LossCollection`: a loss's params, its weight and its name.
 
     ``LossCollection([Term(CrossEntropyParams(), weight=0.5, name="ce")])``. ``loss`` picks the loss class
-    when one params class is registered for several losses; ``name`` defaults to the registry name.
+    when one params class is registered for several losses; ``name`` defaults to the registry name. The
+    weight and the name follow the rules of a config entry (:mod:`typed_losses.rules`).
 
     Example:
         >>> from typed_losses.losses import CrossEntropyParams
@@ -31,19 +51,17 @@ class Term(Generic[P]):
         >>> Term(CrossEntropyParams(), weight=-1)
         Traceback (most recent call last):
         ...
-        ValueError: weight must be >= 0, got -1.0
+        ValueError: weight must be a finite number >= 0, found -1
+        >>> Term(CrossEntropyParams(), name="total")
+        Traceback (most recent call last):
+        ...
+        ValueError: Term name: term name 'total' is reserved: logs and output files use it for the sum of the terms (choose another `name:`)
     """
 
-    params: P
-    weight: float = attrs.field(default=1.0, converter=float, validator=_non_negative)
-    name: str | None = None
-    loss: type[Loss[P]] | None = attrs.field(default=None, eq=False)
-
-    def __attrs_post_init__(self) -> None:
-        if not attrs.has(type(self.params)):
-            raise TypeError(f"Term params must be an attrs params instance, got {type(self.params).__name__}")
-        if self.name is not None and (not isinstance(self.name, str) or not self.name):
-            raise ValueError(f"Term name must be a non-empty string, got {self.name!r}")
+    params: P = attrs.field(validator=_params_instance)
+    weight: float = attrs.field(default=DEFAULT_WEIGHT, converter=as_weight)
+    name: str | None = attrs.field(default=None, validator=_name)
+    loss: type[Loss[P]] | None = attrs.field(default=None, eq=False, validator=_loss_class)
 
 
 def is_term_type(tp: Any) -> bool:

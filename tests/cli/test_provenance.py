@@ -153,7 +153,7 @@ def test_invalid_config_raises_the_usual_issues() -> None:
     with pytest.raises(LossConfigError) as info:
         shown("losses:\n  - type: cross_entropy\n    params: {label_smoothing: 2}\n")
     assert [i.format() for i in info.value.issues] == [
-        "c.yaml:3:31: losses[0].params.label_smoothing: 'label_smoothing' must be < 1.0: 2.0"
+        "c.yaml:3:31: losses[0].params.label_smoothing: expected a number >= 0 and < 1, found 2.0"
     ]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
+from typing import Any
 
 import attrs
 import pytest
@@ -28,6 +30,7 @@ from typed_losses import (
 )
 from typed_losses.loss import DType
 from typed_losses.losses import BinaryCrossEntropyKlParams, CrossEntropyLoss, CrossEntropyParams
+from typed_losses.rules import weight_problem
 
 SCORES = torch.tensor([[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]])
 SOFT = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.3, 0.9]])
@@ -90,9 +93,59 @@ def test_python_building_reports_every_problem() -> None:
         LossCollection("cross_entropy")  # type: ignore[arg-type]
 
 
-def test_term_validates_weight() -> None:
-    with pytest.raises(ValueError, match="weight must be >= 0"):
-        Term(CrossEntropyParams(), weight=-1.0)
+@pytest.mark.parametrize(
+    ("weight", "message"),
+    [
+        (-1.0, "weight must be a finite number >= 0, found -1.0"),
+        (float("inf"), "weight must be a finite number >= 0, found inf"),
+        (float("nan"), "weight must be a finite number >= 0, found nan"),
+        (True, "expected a number >= 0, found True (bool)"),
+        ("2", "expected a number >= 0, found '2' (str)"),
+    ],
+)
+def test_term_weight_follows_the_config_rule(weight: object, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        Term(CrossEntropyParams(), weight=weight)  # type: ignore[arg-type]
+    assert weight_problem(weight) == message  # the config's rule, word for word
+
+
+def test_term_weight_is_a_float() -> None:
+    term = Term(CrossEntropyParams(), weight=2)
+    assert term.weight == 2.0 and type(term.weight) is float
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"name": "total"},
+            ValueError,
+            "Term name: term name 'total' is reserved: logs and output files use it for the sum of the terms "
+            "(choose another `name:`)",
+        ),
+        ({"name": ""}, ValueError, "Term name: expected a non-empty string, found '' (str)"),
+        ({"name": 3}, ValueError, "Term name: expected a non-empty string, found 3 (int)"),
+        ({"loss": int}, TypeError, "Term loss must be a Loss subclass (or None), found <class 'int'> (type)"),
+        (
+            {"loss": "cross_entropy"},
+            TypeError,
+            "Term loss must be a Loss subclass (or None), found 'cross_entropy' (str)",
+        ),
+    ],
+)
+def test_term_misuse_is_one_clear_error(kwargs: dict[str, Any], error: type[Exception], message: str) -> None:
+    with pytest.raises(error) as info:
+        Term(CrossEntropyParams(), **kwargs)
+    assert str(info.value) == message
+
+
+def test_term_params_must_be_a_params_instance() -> None:
+    with pytest.raises(TypeError) as info:
+        Term(5)  # type: ignore[type-var]
+    assert str(info.value) == "Term params must be a params instance (e.g. CrossEntropyParams()), found 5 (int)"
+    with pytest.raises(TypeError) as info:
+        Term(CrossEntropyParams)  # type: ignore[type-var]
+    assert str(info.value) == "Term params must be a params instance, found the class CrossEntropyParams: call it"
 
 
 def test_config_round_trip() -> None:

@@ -142,3 +142,28 @@ def test_a_registry_without_entry_points_knows_only_what_is_registered_into_it()
 def test_loss_rejects_params_of_another_class() -> None:
     with pytest.raises(TypeError, match="CrossEntropyLoss takes CrossEntropyParams, got FocalParams"):
         CrossEntropyLoss(FocalParams())  # type: ignore[arg-type]
+
+
+def test_frozen_check_probes_every_field() -> None:
+    @attrs.define
+    class PartlyFrozen:
+        x: int = attrs.field(default=1, on_setattr=attrs.setters.frozen)
+        y: int = 2
+
+    class PartlyFrozenLoss(Loss[PartlyFrozen]):
+        pass
+
+    with pytest.raises(TypeError, match=r"params class PartlyFrozen of .* must be frozen; use @attrs.frozen$"):
+        register_loss("partly_frozen_test")(PartlyFrozenLoss)
+
+    @attrs.frozen
+    class NoFields:
+        pass
+
+    class NoFieldsLoss(Loss[NoFields]):
+        def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
+            raise NotImplementedError
+
+    registry = Registry()
+    registry.register("no_fields_test", NoFieldsLoss)
+    assert registry["no_fields_test"].params_class is NoFields

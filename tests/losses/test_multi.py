@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 from torch import Tensor
 
 from typed_losses import LossCollection, LossConfigError, Term, load_yaml_text
+from typed_losses.losses.classification import CrossEntropyParams
 from typed_losses.losses.multi import MultiLoss, MultiParams
 from typed_losses.losses.retrieval import InBatchHingeParams, RefinerContrastiveParams
 
@@ -152,8 +153,22 @@ def test_python_construction() -> None:
     images = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
     texts = torch.tensor([[0.8, 0.6], [1.0, 0.0], [0.0, 1.0]])
     assert_value(run(loss, {}, {"scores": images, "targets": texts}), 0.5 * 1.1200000047683716)
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(ValueError, match=r"^MultiParams\.losses: expected at least 1 item, found 0$"):
         MultiParams(losses=())
+
+
+def test_python_construction_misuse_is_one_clear_error() -> None:
+    with pytest.raises(TypeError) as error:
+        MultiParams(losses=[CrossEntropyParams()])  # type: ignore[list-item]
+    assert str(error.value) == (
+        "MultiParams.losses[0] must be a Term, found CrossEntropyParams(...): write Term(CrossEntropyParams(...))"
+    )
+    with pytest.raises(TypeError) as error:
+        MultiParams(losses=[Term(CrossEntropyParams()), "mse"])  # type: ignore[list-item]
+    assert str(error.value) == "MultiParams.losses[1] must be a Term, found 'mse' (str)"
+    with pytest.raises(TypeError) as error:
+        MultiParams(losses=5)  # type: ignore[arg-type]
+    assert str(error.value) == "MultiParams.losses must be a list of Term, found 5 (int)"
 
 
 def test_recursive_errors_have_full_paths() -> None:

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from typed_losses import REGISTRY, Loss, LossValue, register_loss
+from typed_losses import REGISTRY, Loss, LossConfigError, LossValue, check_losses, constraint, param, register_loss
 from typed_losses.cli import main
 from typed_losses.generate import catalog_registry, catalog_schema_text
 from typed_losses.loss import doc
@@ -204,11 +204,11 @@ def test_cli_schema_with_a_plugin(clean_registry: None, tmp_path: Path, monkeypa
             """
             import attrs
             from torch import Tensor
-            from typed_losses import Loss, register_loss
+            from typed_losses import Loss, param, register_loss
 
             @attrs.frozen
             class FocalParams:
-                gamma: float = attrs.field(default=2.0, validator=attrs.validators.ge(0))
+                gamma: float = param(2.0, ge=0)
 
             @register_loss("my_focal")
             class Focal(Loss[FocalParams]):
@@ -236,7 +236,7 @@ class Mode(enum.Enum):
 
 @attrs.frozen
 class Inner:
-    scale: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    scale: float = param(1.0, gt=0)
 
 
 def _no_odd(_i: object, _a: attrs.Attribute[int], value: int) -> None:
@@ -250,20 +250,15 @@ class RichParams:
 
     mode: Mode = attrs.field(default=Mode.FAST, metadata=doc("an enum"))
     kind: Literal["a", "b"] = "a"
-    label: str | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.matches_re(r"[a-z]+"))
-    )
-    probs: tuple[float, ...] = attrs.field(
-        default=(0.5,),
-        validator=attrs.validators.deep_iterable(
-            attrs.validators.and_(attrs.validators.ge(0), attrs.validators.le(1)), attrs.validators.min_len(1)
-        ),
-    )
+    label: str | None = param(None, pattern=r"[a-z]+", max_len=8)
+    probs: tuple[float, ...] = param((0.5,), ge=0, le=1, min_len=1)
     table: dict[str, int] = attrs.field(factory=dict)
     inner: Inner = attrs.field(factory=Inner)
-    level: int = attrs.field(default=1, validator=attrs.validators.in_([1, 2, 3]))
+    level: int = param(1, choices=(1, 2, 3))
     even: int = attrs.field(default=0, validator=_no_odd)
-    count: int
+    odd: int = param(1, check=lambda v: None if v % 2 else "expected an odd number", check_text="odd")
+    count: int = attrs.field(**constraint(ge=0, int64=False))
+    scale: float = param(1.0, finite=False)
 
 
 def test_field_kinds(clean_registry: None) -> None:
@@ -283,22 +278,58 @@ def test_field_kinds(clean_registry: None) -> None:
         "default": "FAST",
     }
     assert props["kind"]["anyOf"][0] == {"enum": ["a", "b"]}
-    assert props["label"]["anyOf"] == [{"type": "string", "pattern": "^(?:[a-z]+)$"}, {"type": "null"}, interp]
-    probs = props["probs"]["anyOf"][0]
-    assert probs["minItems"] == 1
-    assert probs["items"]["anyOf"][0] == {"type": "number", "minimum": 0, "maximum": 1}
-    assert props["table"]["anyOf"][0]["additionalProperties"]["anyOf"][0] == {"type": "integer"}
+    assert props["label"]["anyOf"] == [
+        {"type": "string", "pattern": "^(?:[a-z]+)$", "maxLength": 8},
+        {"type": "null"},
+        interp,
+    ]
+    assert props["label"]["description"] == "at most 8 characters, matches '[a-z]+'"
+    probs = props["probs"]
+    assert probs["anyOf"][0]["minItems"] == 1
+    assert probs["anyOf"][0]["items"]["anyOf"][0] == {"type": "number", "minimum": 0, "maximum": 1}
+    assert probs["description"] == "at least 1 item, each >= 0, each <= 1"
+    int64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+    assert props["table"]["anyOf"][0]["additionalProperties"]["anyOf"][0] == int64
     ref = props["inner"]["anyOf"][0]["$ref"]
     nested = schema["definitions"][ref.split("/")[-1]]
     assert nested["properties"]["scale"]["anyOf"][0] == {"type": "number", "exclusiveMinimum": 0}
     assert props["level"]["anyOf"][0] == {"enum": [1, 2, 3]}
-    assert props["even"]["anyOf"][0] == {"type": "integer"}
+    assert props["level"]["description"] == "one of 1, 2, 3"
+    assert props["even"]["anyOf"][0] == int64
+    assert props["count"]["anyOf"][0] == {"type": "integer", "minimum": 0}
+    assert props["count"]["description"] == ">= 0, any size"
+    assert props["scale"]["description"] == "inf and nan allowed"
     assert schema["definitions"]["params.rich_test_loss"]["required"] == ["count"]
-    assert python_only_constraints()["rich_test_loss.even"] == ["_no_odd"]
+    assert python_only_constraints() == {"rich_test_loss.even": ["_no_odd"], "rich_test_loss.odd": ["odd"]}
     v = jsonschema.Draft7Validator(schema)
     ok = {"losses": [{"type": "rich_test_loss", "params": {"count": 1, "mode": 2, "probs": [0, 1]}}]}
     assert v.is_valid(ok)
+    check_losses(ok["losses"])
     bad: dict[str, Any]
-    for bad in ({"mode": "SLOW"}, {"probs": []}, {"probs": [1.5]}, {"label": "A"}, {"level": 4}, {"inner": {"s": 1}}):
+    for bad, message in (
+        ({"mode": "SLOW"}, "'SLOW' (str) is not an allowed value"),
+        ({"probs": []}, "expected at least 1 item, found 0"),
+        ({"probs": [1.5]}, "item 0: expected a number >= 0 and <= 1, found 1.5"),
+        ({"label": "A"}, "expected a string matching '[a-z]+', found 'A'"),
+        ({"label": "abcdefghi"}, "expected at most 8 characters, found 9"),
+        ({"level": 4}, "4 (int) is not an allowed value"),
+        (
+            {"table": {"a": 2**63}},
+            "key 'a': expected an integer within int64 (-9223372036854775808 to 9223372036854775807), found 9223372036854775808",
+        ),
+        ({"count": -1}, "expected an integer >= 0, found -1"),
+    ):
         doc_ = {"losses": [{"type": "rich_test_loss", "params": {"count": 1, **bad}}]}
         assert not v.is_valid(doc_), bad
+        with pytest.raises(LossConfigError) as info:  # the Python checker agrees, with an exact message
+            check_losses(doc_["losses"])
+        assert [(i.path, i.message) for i in info.value.issues] == [(f"losses[0].params.{next(iter(bad))}", message)], (
+            bad
+        )
+    assert not v.is_valid({"losses": [{"type": "rich_test_loss", "params": {"count": 1, "inner": {"s": 1}}}]})
+    # Only Python sees a declared check; the schema lets it through.
+    odd = {"losses": [{"type": "rich_test_loss", "params": {"count": 1, "odd": 2}}]}
+    assert v.is_valid(odd)
+    with pytest.raises(LossConfigError, match=r"losses\[0\]\.params\.odd: expected an odd number$"):
+        check_losses(odd["losses"])
+    check_losses([{"type": "rich_test_loss", "params": {"count": 2**70, "scale": float("inf")}}])  # declared so

@@ -9,6 +9,7 @@ an issue; nothing from OmegaConf, cattrs or attrs escapes raw.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -28,6 +29,7 @@ from typed_losses.config.types import (
     term_sequence_fields,
 )
 from typed_losses.config.yaml import Key
+from typed_losses.constraints import INT64_MAX, INT64_MIN, allowed_hint, problems, rules_of
 from typed_losses.registry import suggest
 
 __all__ = ["NestedEntries", "check_params", "first_line", "passes_unchanged"]
@@ -43,26 +45,7 @@ def first_line(exc: BaseException) -> str:
 
 
 def _allowed_hint(tp: Any) -> str | None:
-    inner = optional_inner(tp)
-    if inner is not None:
-        tp = inner
-    values = literal_values(tp)
-    if values is not None:
-        return "allowed: " + ", ".join(repr(v) for v in values)
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return "allowed: " + ", ".join(repr(m.name) for m in tp)
-    return None
-
-
-def _validator_hint(validator: object) -> str | None:
-    options = getattr(validator, "options", None)
-    if options is not None:
-        return "allowed: " + ", ".join(repr(v) for v in options)
-    for inner in getattr(validator, "_validators", ()) or ():
-        hint = _validator_hint(inner)
-        if hint:
-            return hint
-    return None
+    return allowed_hint(tp)
 
 
 def _attached_mirror(cls: type, entry_node: Container | None) -> DictConfig:
@@ -88,6 +71,8 @@ def passes_unchanged(raw: object, tp: Any) -> bool:
         return False
     if raw is None:
         return optional_inner(tp) is not None or tp is Any
+    if (type(raw) is float and not math.isfinite(raw)) or (type(raw) is int and not INT64_MIN <= raw <= INT64_MAX):
+        return False  # against a constraint of every param unless declared otherwise: checked where it is reported
     inner = optional_inner(tp)
     if inner is not None:
         tp = inner
@@ -209,12 +194,17 @@ def _build(
     cls: type[attrs.AttrsInstance], provided: dict[str, Any], rel: tuple[Key, ...], loc: Locator, before: int
 ) -> attrs.AttrsInstance | None:
     try:
-        return converter.structure(provided, cls)
+        instance = converter.structure(provided, cls)
     except Exception:  # diagnose field by field so that every problem is reported
         _diagnose(cls, provided, rel, loc, construct=True)
         if len(loc.issues) == before:
             loc.add(rel, f"cannot build {cls.__name__} from {provided!r}")
         return None
+    # The rules every params class follows (finite floats, int64 ints, choices), declared or not.
+    found = problems(cls, {name: getattr(instance, name) for name in provided})
+    for problem in found:
+        loc.add((*rel, problem.field), problem.message, hint=problem.hint)
+    return None if found else instance
 
 
 def _diagnose(
@@ -222,6 +212,7 @@ def _diagnose(
 ) -> None:
     """Structure and validate each provided field alone, adding an issue for each that fails."""
     fields = {f.name: f for f in params_fields(cls)}
+    rules = rules_of(cls)
     structured: dict[str, Any] = {}
     for name, value in provided.items():
         field = fields[name]
@@ -231,11 +222,16 @@ def _diagnose(
             for message in _messages(exc):
                 loc.add((*rel, name), message, hint=_allowed_hint(field.type))
             continue
-        if field.validator is not None:
+        problem = rules[name].problem(structured[name])
+        if problem is not None:
+            loc.add((*rel, name), problem[0], hint=problem[1])
+            del structured[name]
+            continue
+        if field.validator is not None:  # a plain attrs validator (user code); a declared one passes here
             try:
                 field.validator(None, field, structured[name])
             except (ValueError, TypeError) as exc:
-                loc.add((*rel, name), _validator_message(exc, value), hint=_validator_hint(field.validator))
+                loc.add((*rel, name), _validator_message(exc, value))
                 del structured[name]
             except Exception:  # a validator that needs the instance: the constructor below runs it
                 pass

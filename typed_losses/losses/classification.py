@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from typed_losses.constraints import constraint, param
 from typed_losses.functional.classification import caption_cross_entropy, nll_loss
-from typed_losses.loss import Batch, Loss, doc, model_input, sample_input
+from typed_losses.loss import Batch, Loss, model_input, sample_input
 from typed_losses.losses.inputs import CLASS_TARGETS, read_same_shape
-from typed_losses.losses.validators import probability_below_one
 from typed_losses.registry import register_loss
 
 __all__ = [
@@ -28,13 +28,6 @@ __all__ = [
 Reduction = Literal["mean", "sum", "none"]
 
 
-def _class_weights(
-    _instance: object, attribute: attrs.Attribute[tuple[float, ...] | None], value: tuple[float, ...] | None
-) -> None:
-    if value is not None and (not value or any(not w >= 0 for w in value)):
-        raise ValueError(f"'{attribute.name}' must be a non-empty list of numbers >= 0: {list(value)!r}")
-
-
 def _as_weights(value: Iterable[float] | None) -> tuple[float, ...] | None:
     return None if value is None else tuple(value)
 
@@ -46,16 +39,11 @@ class CrossEntropyParams:
     weight: tuple[float, ...] | None = attrs.field(
         default=None,
         converter=_as_weights,
-        validator=_class_weights,
-        metadata=doc("per-class weights (a list of C numbers), or null for equal weights"),
+        **constraint(ge=0, min_len=1, doc="per-class weights (a list of C numbers), or null for equal weights"),
     )
-    ignore_index: int = attrs.field(default=-100, metadata=doc("target value that is ignored"))
-    reduction: Reduction = attrs.field(
-        default="mean", metadata=doc("how per-sample losses are reduced: mean, sum or none")
-    )
-    label_smoothing: float = attrs.field(
-        default=0.0, validator=probability_below_one, metadata=doc("torch's label smoothing, in [0, 1)")
-    )
+    ignore_index: int = param(-100, doc="target value that is ignored")
+    reduction: Reduction = param("mean", doc="how per-sample losses are reduced: mean, sum or none")
+    label_smoothing: float = param(0.0, ge=0, lt=1, doc="torch's label smoothing, in [0, 1)")
 
 
 SCORES = model_input("scores", ranks=(2, 3, 4, 5), dtype="float", doc="logits, B x C (or B x C x d...)")

@@ -22,23 +22,29 @@ import attrs
 from torch import Tensor
 
 from typed_losses.collection import LossList, build_term
-from typed_losses.loss import Batch, Loss, doc
+from typed_losses.constraints import constraint
+from typed_losses.loss import Batch, Loss
 from typed_losses.output import contribution
 from typed_losses.registry import register_loss
+from typed_losses.rules import describe_value
 from typed_losses.term import Term
 
 __all__ = ["MultiLoss", "MultiParams"]
 
 
-def _not_empty(
-    _instance: object, attribute: attrs.Attribute[tuple[Term[Any], ...]], value: tuple[Term[Any], ...]
-) -> None:
-    if not value:
-        raise ValueError(f"'{attribute.name}' must list at least one loss entry")
-
-
 def _as_terms(value: Iterable[Term[Any]]) -> tuple[Term[Any], ...]:
-    return tuple(value)
+    raw: object = value  # checked at run time: a mistake is one clear error, not one from deep inside
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, Iterable):
+        raise TypeError(f"MultiParams.losses must be a list of Term, found {describe_value(raw)}")
+    terms: list[Term[Any]] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, Term):
+            if attrs.has(type(item)):
+                name = type(item).__name__
+                raise TypeError(f"MultiParams.losses[{i}] must be a Term, found {name}(...): write Term({name}(...))")
+            raise TypeError(f"MultiParams.losses[{i}] must be a Term, found {describe_value(item)}")
+        terms.append(item)
+    return tuple(terms)
 
 
 @attrs.frozen(kw_only=True)
@@ -47,8 +53,9 @@ class MultiParams:
 
     losses: tuple[Term[Any], ...] = attrs.field(
         converter=_as_terms,
-        validator=_not_empty,
-        metadata=doc("child loss entries {type, weight (default 1.0), params}, summed with their weights"),
+        **constraint(
+            min_len=1, doc="child loss entries {type, weight (default 1.0), params}, summed with their weights"
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 from torch import Tensor
 
+from typed_losses.constraints import param
 from typed_losses.functional.retrieval import (
     contrastive_loss,
     in_batch_hinge,
@@ -19,8 +20,7 @@ from typed_losses.functional.retrieval import (
     refiner_contrastive,
     refiner_multi_similarity,
 )
-from typed_losses.loss import Batch, Loss, doc, model_input, sample_input, shape_of
-from typed_losses.losses.validators import non_negative
+from typed_losses.loss import Batch, Loss, model_input, sample_input, shape_of
 from typed_losses.registry import register_loss
 
 __all__ = [
@@ -35,9 +35,6 @@ __all__ = [
     "RefinerMultiSimilarityLoss",
     "RefinerMultiSimilarityParams",
 ]
-
-_positive = attrs.validators.gt(0.0)
-
 
 # -- in_batch_hinge ------------------------------------------------------------------------------------------
 
@@ -54,12 +51,8 @@ TEXT_EMBEDDINGS = model_input(
 class InBatchHingeParams:
     """Params of ``in_batch_hinge``."""
 
-    margin: float = attrs.field(
-        default=0.0, validator=non_negative, metadata=doc("hinge margin between positive and negative pairs")
-    )
-    hard: bool = attrs.field(
-        default=False, metadata=doc("count only the hardest negative of each image and of each caption")
-    )
+    margin: float = param(0.0, ge=0, doc="hinge margin between positive and negative pairs")
+    hard: bool = param(False, doc="count only the hardest negative of each image and of each caption")
 
 
 @register_loss("in_batch_hinge")
@@ -136,17 +129,11 @@ LABELS = sample_input("targets", ranks=(1, 2), doc="class labels (B), or multi-h
 class MultiSimilarityParams:
     """Params of ``ms_loss``."""
 
-    alpha: float = attrs.field(default=50.0, validator=_positive, metadata=doc("scale of the negative term"))
-    beta: float = attrs.field(default=2.0, validator=_positive, metadata=doc("scale of the positive term"))
-    margin: float = attrs.field(
-        default=0.5, validator=non_negative, metadata=doc("similarity base (lambda) of both terms")
-    )
-    hard_mining: bool = attrs.field(
-        default=True, metadata=doc("keep only pairs within 0.1 of the hardest opposite pair")
-    )
-    is_multilabel: bool = attrs.field(
-        default=False, metadata=doc("targets are B x K multi-hot rows instead of B class labels")
-    )
+    alpha: float = param(50.0, gt=0, doc="scale of the negative term")
+    beta: float = param(2.0, gt=0, doc="scale of the positive term")
+    margin: float = param(0.5, ge=0, doc="similarity base (lambda) of both terms")
+    hard_mining: bool = param(True, doc="keep only pairs within 0.1 of the hardest opposite pair")
+    is_multilabel: bool = param(False, doc="targets are B x K multi-hot rows instead of B class labels")
 
 
 @register_loss("ms_loss")
@@ -207,15 +194,11 @@ def _read_refiner_pair(loss: Loss[Any], sample_list: Batch, model_output: Batch)
 class RefinerMultiSimilarityParams:
     """Params of ``refiner_ms``."""
 
-    alpha: float = attrs.field(default=50.0, validator=_positive, metadata=doc("scale of the negative term"))
-    beta: float = attrs.field(default=2.0, validator=_positive, metadata=doc("scale of the positive term"))
-    base: float = attrs.field(default=0.5, metadata=doc("similarity base (lambda) of both terms"))
-    margin: float = attrs.field(
-        default=0.1, validator=non_negative, metadata=doc("negatives within this of the positive count")
-    )
-    epsilon: float = attrs.field(
-        default=1e-16, validator=_positive, metadata=doc("pairs this close to the positive are the positive")
-    )
+    alpha: float = param(50.0, gt=0, doc="scale of the negative term")
+    beta: float = param(2.0, gt=0, doc="scale of the positive term")
+    base: float = param(0.5, doc="similarity base (lambda) of both terms")
+    margin: float = param(0.1, ge=0, doc="negatives within this of the positive count")
+    epsilon: float = param(1e-16, gt=0, doc="pairs this close to the positive are the positive")
 
 
 @register_loss("refiner_ms")
@@ -247,12 +230,8 @@ class RefinerMultiSimilarityLoss(Loss[RefinerMultiSimilarityParams]):
 class RefinerContrastiveParams:
     """Params of ``refiner_contrastive_loss``."""
 
-    sim_thresh: float = attrs.field(
-        default=0.1, validator=non_negative, metadata=doc("targets within this of the own target are penalised")
-    )
-    epsilon: float = attrs.field(
-        default=1e-16, validator=_positive, metadata=doc("pairs this close to the positive are the positive")
-    )
+    sim_thresh: float = param(0.1, ge=0, doc="targets within this of the own target are penalised")
+    epsilon: float = param(1e-16, gt=0, doc="pairs this close to the positive are the positive")
 
 
 @register_loss("refiner_contrastive_loss")

@@ -13,6 +13,7 @@ from typing import Literal
 import attrs
 from torch import Tensor
 
+from typed_losses.constraints import constraint, param
 from typed_losses.functional.binary import logit_bce
 from typed_losses.functional.soft_labels import (
     label_smoothing_cross_entropy,
@@ -21,9 +22,8 @@ from typed_losses.functional.soft_labels import (
     weighted_softmax,
     wrong,
 )
-from typed_losses.loss import Batch, Loss, doc, sample_input, shape_of
+from typed_losses.loss import Batch, Loss, sample_input, shape_of
 from typed_losses.losses.inputs import SCORES, SOFT_TARGETS, read_same_shape
-from typed_losses.losses.validators import non_negative, one_of, probability_below_one
 from typed_losses.registry import register_loss
 
 __all__ = [
@@ -55,9 +55,7 @@ _REDUCTIONS: tuple[Reduction, ...] = ("mean", "sum")
 class BinaryCrossEntropyKlParams:
     """Params of ``bce_kl``."""
 
-    weight_softmax: float = attrs.field(
-        validator=non_negative, metadata=doc("weight of the softmax KL term (required)")
-    )
+    weight_softmax: float = attrs.field(**constraint(ge=0, doc="weight of the softmax KL term (required)"))
 
 
 @register_loss("bce_kl")
@@ -79,9 +77,7 @@ class BinaryCrossEntropyKlLoss(Loss[BinaryCrossEntropyKlParams]):
 class BinaryCrossEntropyKlCombinedParams:
     """Params of ``bce_kl_combined``."""
 
-    weight_softmax: float = attrs.field(
-        validator=non_negative, metadata=doc("weight of the softmax KL term (required)")
-    )
+    weight_softmax: float = attrs.field(**constraint(ge=0, doc="weight of the softmax KL term (required)"))
 
 
 @register_loss("bce_kl_combined")
@@ -162,15 +158,9 @@ SOFT_LABELS = sample_input(
 class SoftLabelCrossEntropyParams:
     """Params of ``soft_label_cross_entropy``."""
 
-    ignore_index: int = attrs.field(default=-100, metadata=doc("class-index target that is masked out"))
-    reduction: Reduction = attrs.field(
-        default="mean",
-        validator=one_of(*_REDUCTIONS),
-        metadata=doc("sum over rows, or mean over the rows that are not masked"),
-    )
-    normalize_targets: bool = attrs.field(
-        default=True, metadata=doc("divide each target row by (float32 eps + its sum) first")
-    )
+    ignore_index: int = param(-100, doc="class-index target that is masked out")
+    reduction: Reduction = param("mean", doc="sum over rows, or mean over the rows that are not masked")
+    normalize_targets: bool = param(True, doc="divide each target row by (float32 eps + its sum) first")
 
 
 @register_loss("soft_label_cross_entropy")
@@ -211,17 +201,11 @@ CLASS_INDICES = sample_input(
 class LabelSmoothingCrossEntropyParams:
     """Params of ``label_smoothing_cross_entropy``."""
 
-    label_smoothing: float = attrs.field(
-        default=0.1,
-        validator=probability_below_one,
-        metadata=doc("mass moved off the true class, spread evenly over the other C - 1; in [0, 1)"),
+    label_smoothing: float = param(
+        0.1, ge=0, lt=1, doc="mass moved off the true class, spread evenly over the other C - 1; in [0, 1)"
     )
-    reduction: Reduction = attrs.field(
-        default="mean",
-        validator=one_of(*_REDUCTIONS),
-        metadata=doc("sum over rows, or mean over the rows that are not ignored"),
-    )
-    ignore_index: int = attrs.field(default=-100, metadata=doc("class-index target that is masked out"))
+    reduction: Reduction = param("mean", doc="sum over rows, or mean over the rows that are not ignored")
+    ignore_index: int = param(-100, doc="class-index target that is masked out")
 
 
 @register_loss("label_smoothing_cross_entropy")
