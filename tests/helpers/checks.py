@@ -1,4 +1,4 @@
-"""Checks every catalog loss's tests repeat: build through the config path, compile, sync-freedom, inputs."""
+"""Checks the loss tests repeat: build through the config path, exact values, required inputs."""
 
 from __future__ import annotations
 
@@ -10,18 +10,15 @@ import torch
 from hypothesis import settings
 from torch import Tensor
 
-from helpers.sync import assert_no_sync
 from typed_losses import LossCollection, LossInputError
 from typed_losses.loss import Batch, Loss, LossValue
 
 __all__ = [
     "PROPERTY",
     "RTOL",
-    "assert_compiles_like_eager",
     "assert_each_key_required",
     "assert_value",
     "build",
-    "check_compile_and_sync",
     "scalar",
     "terms_of",
 ]
@@ -65,25 +62,6 @@ def assert_value(actual: LossValue, expected: float, *, rtol: float = RTOL, atol
     actual = scalar(actual)
     assert actual.dim() == 0, f"expected a 0-dim tensor, got shape {tuple(actual.shape)}"
     torch.testing.assert_close(actual.double(), torch.tensor(expected, dtype=torch.float64), rtol=rtol, atol=atol)
-
-
-def _as_mapping(value: LossValue) -> Mapping[str, Tensor]:
-    return {"": value} if isinstance(value, Tensor) else value
-
-
-def assert_compiles_like_eager(loss: Loss[Any], sample_list: Batch, model_output: Batch) -> None:
-    """``torch.compile(loss, fullgraph=True, backend="eager")`` compiles to one graph and matches eager."""
-    eager = _as_mapping(loss(sample_list, model_output))
-    compiled = _as_mapping(torch.compile(loss, fullgraph=True, backend="eager")(sample_list, model_output))
-    assert compiled.keys() == eager.keys()
-    for key, value in eager.items():
-        torch.testing.assert_close(compiled[key], value, rtol=RTOL, atol=0.0)
-
-
-def check_compile_and_sync(loss: Loss[Any], sample_list: Batch, model_output: Batch) -> None:
-    """The loss runs without host-device sync in eager mode and compiles to one graph matching eager."""
-    assert_no_sync(loss, sample_list, model_output)
-    assert_compiles_like_eager(loss, sample_list, model_output)
 
 
 def assert_each_key_required(
