@@ -80,6 +80,7 @@ from typed_losses.losses.soft_labels import (
     WrongParams,
 )
 from typed_losses.registry import REGISTRY
+from typed_losses.rules import describe_value, name_problem
 
 __all__ = ["LossName", "build_loss"]
 
@@ -329,8 +330,17 @@ def build_loss(
 
     Plain data goes through the same checks as a config file: an unknown name, an unknown param or a
     bad value raises :class:`~typed_losses.LossConfigError` naming it. ``term_name`` names the term
-    (default: the registry name).
+    (default: the registry name). A name or params of the wrong type raise ``TypeError`` saying what
+    was expected; a term name that breaks the term-name rule raises ``ValueError``.
     """
+    if not isinstance(name, str):
+        raise TypeError(
+            f"build_loss(name, params): name is the registry name of a loss (a str), got {describe_value(name)}"
+        )
+    if term_name is not None and (problem := name_problem(term_name)) is not None:
+        message, hint = problem
+        error = TypeError if not isinstance(term_name, str) else ValueError
+        raise error(f"build_loss({name!r}, ..., term_name=...): {message}" + (f" ({hint})" if hint else ""))
     spec = REGISTRY.get(name)
     if spec is None:
         raise LossConfigError([ConfigIssue("name", f"unknown loss {name!r}", hint=REGISTRY.suggest(name))])

@@ -1,8 +1,10 @@
 """``typed-losses``: validate loss configs, show where their values come from, list the registered losses,
 write the JSON Schema, run the demo. ``docs/cli.md`` is the reference.
 
-Exit codes: 0 success, 1 invalid or unreadable config, 2 usage error. Problems are printed one per
-line as ``FILE:LINE:COL: error: PATH: message (hint)``; never a traceback for a user mistake.
+Exit codes: 0 success, 1 invalid or unreadable config, 2 usage error (a bad option, an unknown name given to
+``list``, a ``--plugin`` that cannot be loaded). Problems are printed one per line as
+``FILE:LINE:COL: error: PATH: message (hint)``; never a traceback for a user mistake. Everything taken
+from a config or a command line is shown literally (:func:`~typed_losses.cli_support.printable`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from typed_losses.cli_support import LOSSES_KEY, find_losses, select
+from typed_losses import __version__
+from typed_losses.cli_support import LOSSES_KEY, count, find_losses, printable, select
 from typed_losses.config.entries import check_losses
 from typed_losses.config.locate import render_path
 from typed_losses.config.yaml import load_yaml, path_of
@@ -25,9 +28,19 @@ from typed_losses.registry import REGISTRY, load_plugin
 __all__ = ["main"]
 
 
+def _say(text: str, out: TextIO) -> None:
+    """Print one line, every control character escaped."""
+    print(printable(text), file=out)
+
+
 def _print_issues(issues: Sequence[ConfigIssue], out: TextIO) -> None:
     for issue in issues:
-        print(issue.format(severity="error"), file=out)
+        _say(issue.format(severity="error"), out)
+
+
+def _usage_error(message: str) -> int:
+    _say(f"typed-losses: error: {message}", sys.stderr)
+    return 2
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
@@ -42,7 +55,7 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
         if args.key:
             selected = select(root, args.key)
             if selected is None:
-                print(f"{file}: error: no key {args.key!r} in the document", file=out)
+                _say(f"{file}: error: no key {args.key!r} in the document", out)
                 status = 1
                 continue
             nodes = [selected]
@@ -50,44 +63,53 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
             nodes = find_losses(root)
             if not nodes:
                 if args.allow_no_losses:
-                    print(f"{file}: skipped: no `{LOSSES_KEY}` key", file=out)
+                    _say(f"{file}: skipped: no `{LOSSES_KEY}` key", out)
                     continue
-                print(f"{file}: error: no `{LOSSES_KEY}` key anywhere in the document", file=out)
+                _say(f"{file}: error: no `{LOSSES_KEY}` key anywhere in the document", out)
                 status = 1
                 continue
         issues: list[ConfigIssue] = []
-        count = 0
+        terms = 0
         for node in nodes:
             try:
-                count += len(check_losses(node))
+                terms += len(check_losses(node))
             except LossConfigError as exc:
                 issues.extend(exc.issues)
         if issues:
             _print_issues(issues, out)
             status = 1
         else:
-            lists = "list" if len(nodes) == 1 else "lists"
-            print(f"{file}: ok: {count} loss terms in {len(nodes)} `{LOSSES_KEY}` {lists}", file=out)
+            lists = count(len(nodes), f"`{LOSSES_KEY}` list")
+            _say(f"{file}: ok: {count(terms, 'loss term')} in {lists}", out)
     return status
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
-    for spec in REGISTRY:
-        print(f"{spec.name}  ({spec.loss_class.__name__}, params {spec.params_class.__name__})", file=out)
+    if args.names:
+        unknown = [name for name in args.names if name not in REGISTRY]
+        for name in unknown:
+            _usage_error(f"unknown loss {name!r} ({REGISTRY.suggest(name)})")
+        if unknown:
+            return 2
+        specs = [REGISTRY[name] for name in dict.fromkeys(args.names)]
+    else:
+        specs = list(REGISTRY)
+    for spec in specs:
+        _say(f"{spec.name}  ({spec.loss_class.__name__}, params {spec.params_class.__name__})", out)
         if spec.summary:
-            print(f"    {spec.summary}", file=out)
+            _say(f"    {spec.summary}", out)
         infos = params_info(spec.params_class)
         if not infos:
-            print("    params: none", file=out)
+            _say("    params: none", out)
         for info in infos:
             constraint = f" [{info.constraint}]" if info.constraint else ""
             doc = f"  - {info.doc}" if info.doc else ""
-            print(f"    {info.name}: {info.type_text} = {info.default_text}{constraint}{doc}", file=out)
+            _say(f"    {info.name}: {info.type_text} = {info.default_text}{constraint}{doc}", out)
         if args.verbose:
             for line in describe_inputs(spec.loss_class.inputs):
-                print(f"    reads {line}", file=out)
+                _say(f"    reads {line}", out)
             if spec.loss_class.output_terms:
-                print(f"    terms: {', '.join(spec.loss_class.output_terms)}", file=out)
+                _say(f"    terms: {', '.join(spec.loss_class.output_terms)}", out)
     return 0
 
 
@@ -102,9 +124,9 @@ def _schema(args: argparse.Namespace, out: TextIO) -> int:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(text)
     except OSError as exc:
-        print(f"typed-losses: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        _say(f"typed-losses: error: cannot write {args.output}: {exc.strerror or exc}", sys.stderr)
         return 1
-    print(f"wrote {args.output}", file=out)
+    _say(f"wrote {args.output}", out)
     return 0
 
 
@@ -121,13 +143,13 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
     if args.key:
         selected = select(root, args.key)
         if selected is None:
-            print(f"{file}: error: no key {args.key!r} in the document", file=out)
+            _say(f"{file}: error: no key {args.key!r} in the document", out)
             return 1
         nodes = [selected]
     else:
         nodes = find_losses(root)
         if not nodes:
-            print(f"{file}: error: no `{LOSSES_KEY}` key anywhere in the document", file=out)
+            _say(f"{file}: error: no `{LOSSES_KEY}` key anywhere in the document", out)
             return 1
     shown = []
     issues: list[ConfigIssue] = []
@@ -160,16 +182,24 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     return run_demo(config=args.config, steps=args.steps, seed=args.seed, out=out, out_dir=args.out)
 
 
+PLUGIN_HELP = (
+    "import MODULE first, so that the losses it registers are known (repeatable): a module name "
+    "(my_package.losses), found on sys.path or in the current directory as `python -m` finds it, "
+    "or a path to a .py file (./my_losses.py)"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="typed-losses", description="Typed, checked loss configs for PyTorch (MMF-compatible)."
     )
+    parser.add_argument("--version", action="version", version=f"typed-losses {__version__}")
     parser.add_argument(
         "--plugin",
         action="append",
         default=[],
         metavar="MODULE",
-        help="import MODULE first, so that the losses it registers are known (repeatable)",
+        help=PLUGIN_HELP,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -196,7 +226,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     show.set_defaults(run=_show)
 
-    listing = sub.add_parser("list", help="every registered loss with its params")
+    listing = sub.add_parser("list", help="every registered loss (or the NAMEs given) with its params")
+    listing.add_argument("names", nargs="*", metavar="NAME", help="show only these losses (default: all)")
     listing.add_argument("-v", "--verbose", action="store_true", help="also show inputs and output terms")
     listing.set_defaults(run=_list)
 
@@ -228,9 +259,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     for module in [*args.plugin, *args.sub_plugins]:
         try:
             load_plugin(module)
-        except ImportError as exc:
-            print(f"typed-losses: error: {exc}", file=sys.stderr)
-            return 2
+        except ImportError as exc:  # load_plugin turns every plugin failure into one ImportError line
+            return _usage_error(str(exc))
     try:
         code: int = args.run(args, stream)
     except BrokenPipeError:  # `typed-losses show ... | head`: the reader left; no traceback

@@ -1,4 +1,9 @@
-"""``typed-losses show``: render :mod:`typed_losses.provenance` as a rich table, plain text or JSON."""
+"""``typed-losses show``: render :mod:`typed_losses.provenance` as a rich table, plain text or JSON.
+
+Every format shows names and values literally: control characters are escaped
+(:func:`~typed_losses.cli_support.printable`), rich markup in a name is text (``[/bold]`` is shown as
+written), and JSON escapes them itself (``\\u001b``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Literal, TextIO
 
+from typed_losses.cli_support import printable
 from typed_losses.provenance import TermProvenance
 
 __all__ = ["Format", "ShownLosses", "render"]
@@ -16,7 +22,7 @@ ShownLosses = tuple[str, list[TermProvenance]]
 
 
 def _value(value: object) -> str:
-    return json.dumps(value) if not isinstance(value, str) else value
+    return printable(json.dumps(value) if not isinstance(value, str) else value)
 
 
 def _rows(terms: Sequence[TermProvenance]) -> list[tuple[str, str, str, str]]:
@@ -25,8 +31,9 @@ def _rows(terms: Sequence[TermProvenance]) -> list[tuple[str, str, str, str]]:
     for term in terms:
         for depth, node in term.walk():
             for i, setting in enumerate(node.settings):
-                label = "  " * depth + node.name if i == 0 else ""
-                rows.append((label, setting.key, _value(setting.value), setting.origin.describe()))
+                label = "  " * depth + printable(node.name) if i == 0 else ""
+                origin = printable(setting.origin.describe())
+                rows.append((label, printable(setting.key), _value(setting.value), origin))
     return rows
 
 
@@ -35,7 +42,7 @@ HEADER = ("term", "setting", "value", "from")
 
 def _plain(file: str, shown: Sequence[ShownLosses], out: TextIO) -> None:
     for key, terms in shown:
-        print(f"{file}: {key}", file=out)
+        print(printable(f"{file}: {key}"), file=out)
         rows = [HEADER, *_rows(terms)]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         for row in rows:
@@ -46,10 +53,11 @@ def _plain(file: str, shown: Sequence[ShownLosses], out: TextIO) -> None:
 def _table(file: str, shown: Sequence[ShownLosses], out: TextIO) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(file=out, highlight=False)
     for key, terms in shown:
-        table = Table(title=f"{file}: {key}", title_justify="left")
+        table = Table(title=Text(printable(f"{file}: {key}")), title_justify="left")
         table.add_column("term", style="bold", no_wrap=True)
         table.add_column("setting", style="cyan", no_wrap=True)
         table.add_column("value", overflow="fold")
@@ -59,13 +67,13 @@ def _table(file: str, shown: Sequence[ShownLosses], out: TextIO) -> None:
             if row[0] and not row[0].startswith(" ") and not first:
                 table.add_section()
             first = False
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))  # Text: never parsed as rich markup
         console.print(table)
 
 
 def _json(file: str, shown: Sequence[ShownLosses], out: TextIO) -> None:
     data = {"file": file, "losses": [{"key": key, "terms": [t.to_dict() for t in terms]} for key, terms in shown]}
-    print(json.dumps(data, indent=2), file=out)
+    print(json.dumps(data, indent=2, ensure_ascii=True), file=out)  # ASCII: control characters escaped
 
 
 def render(file: str, shown: Sequence[ShownLosses], out: TextIO, fmt: Format = "auto") -> None:

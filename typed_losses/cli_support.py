@@ -1,6 +1,9 @@
-"""Finding the ``losses`` values of a config document (shared by the CLI commands and the demo)."""
+"""Finding the ``losses`` values of a config document, and showing text safely on a terminal (shared by the
+CLI commands and the demo)."""
 
 from __future__ import annotations
+
+import unicodedata
 
 from omegaconf import DictConfig, ListConfig
 from omegaconf.base import Container, Node
@@ -8,9 +11,37 @@ from omegaconf.base import Container, Node
 from typed_losses.config.paths import node_at
 from typed_losses.errors import ConfigIssue, LossConfigError
 
-__all__ = ["LOSSES_KEY", "find_losses", "losses_node", "select"]
+__all__ = ["LOSSES_KEY", "count", "find_losses", "losses_node", "printable", "select"]
 
 LOSSES_KEY = "losses"
+
+#: Unicode categories never written to a terminal as they are: control (ESC, BEL, newlines), format
+#: (bidirectional overrides, zero-width characters), surrogates, private use, unassigned, line/paragraph
+#: separators.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` with every control or invisible character written as a visible escape (``\\x1b``,
+    ``\\n``, ``\\u202e``), so that names from a config reach a terminal literally and as one line."""
+    if text.isascii() and text.isprintable():  # the common case, at C speed
+        return text
+    out = []
+    for char in text:
+        if unicodedata.category(char) not in _HIDDEN_CATEGORIES:
+            out.append(char)
+        elif char in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[char])
+        else:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 loss term``, ``2 loss terms``: a count with its noun in the right number."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def find_losses(node: Node, key: str = LOSSES_KEY) -> list[Node]:

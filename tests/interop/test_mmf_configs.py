@@ -22,12 +22,12 @@ def test_every_copied_mmf_config_validates(monkeypatch: pytest.MonkeyPatch) -> N
     out = io.StringIO()
     assert main(["validate", *sorted(p.name for p in CONFIGS.glob("*.yaml"))], out=out) == 0
     assert out.getvalue().splitlines() == [
-        "mmf_transformer__hateful_memes__defaults.yaml: ok: 1 loss terms in 1 `losses` list",
-        "models__alignment__defaults.yaml: ok: 1 loss terms in 1 `losses` list",
-        "models__m4c__defaults.yaml: ok: 1 loss terms in 1 `losses` list",
-        "models__mmbt__classification.yaml: ok: 1 loss terms in 1 `losses` list",
-        "models__vilt__defaults.yaml: ok: 1 loss terms in 1 `losses` list",
-        "uniter__vqa2__defaults.yaml: ok: 1 loss terms in 1 `losses` list",
+        "mmf_transformer__hateful_memes__defaults.yaml: ok: 1 loss term in 1 `losses` list",
+        "models__alignment__defaults.yaml: ok: 1 loss term in 1 `losses` list",
+        "models__m4c__defaults.yaml: ok: 1 loss term in 1 `losses` list",
+        "models__mmbt__classification.yaml: ok: 1 loss term in 1 `losses` list",
+        "models__vilt__defaults.yaml: ok: 1 loss term in 1 `losses` list",
+        "uniter__vqa2__defaults.yaml: ok: 1 loss term in 1 `losses` list",
     ]
 
 

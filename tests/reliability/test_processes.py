@@ -149,7 +149,9 @@ def test_spawned_workers_find_losses_of_importable_modules() -> None:
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         result = pool.submit(_spawned, pickle.dumps(collection), config).result(timeout=90)
     assert result == {
-        "before": f"losses[0].type: unknown loss {plugin_losses.NAME!r}",
+        "before": f"losses[0].type: unknown loss {plugin_losses.NAME!r} (no loss of that name is registered; if a "
+        "module of yours registers it, load that module first: `--plugin MODULE` on the command line, an entry "
+        "point in the group 'typed_losses.losses' or `import MODULE` before building)",
         "unpickled": 2.0,
         "after": 2.0,
     }

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-from typed_losses.cli_support import losses_node
+from typed_losses.cli_support import count, losses_node
 from typed_losses.collection import LossCollection
 from typed_losses.config.yaml import load_yaml
 from typed_losses.demo.outputs import PLOT_MISSING, write_csv, write_json, write_png
@@ -62,7 +62,7 @@ def run_demo(
         for issue in exc.issues:
             print(issue.format(severity="error"), file=out)
         return 1
-    print(f"{name}: ok: {len(collection)} loss terms: {', '.join(collection.names)}", file=out)
+    print(f"{name}: ok: {count(len(collection), 'loss term')}: {', '.join(collection.names)}", file=out)
     missing = missing_inputs(collection)
     if missing:
         for message in missing:
