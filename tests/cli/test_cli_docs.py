@@ -33,3 +33,7 @@ def test_demo_example_matches_but_for_time_and_paths(tmp_path: Path, monkeypatch
     assert printed[-1] == shown[-1]
     time = re.compile(r"in \d+\.\ds")
     assert [time.sub("in Xs", line) for line in printed[1:-1]] == [time.sub("in Xs", line) for line in shown[1:-1]]
+
+
+def test_list_example_is_exact() -> None:
+    assert run("list", "bce_kl") == BLOCKS["typed-losses list bce_kl"]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
 import pytest
 import torch
+from helpers.cli import LOAD_HINT, PLUGIN_LOSS, PLUGIN_SOURCE, fresh_env
 from torch import Tensor
 
-from typed_losses import REGISTRY, Batch, Loss, register_loss
+from typed_losses import REGISTRY, Batch, Loss, LossCollection, load_plugin, register_loss
 from typed_losses.losses import CrossEntropyLoss, CrossEntropyParams
 from typed_losses.registry import Registry
 
@@ -167,3 +169,61 @@ def test_frozen_check_probes_every_field() -> None:
     registry = Registry()
     registry.register("no_fields_test", NoFieldsLoss)
     assert registry["no_fields_test"].params_class is NoFields
+
+
+@pytest.mark.parametrize(
+    ("name", "close"),
+    [("cross_entropi", "cross_entropy"), ("logit_bcee", "logit_bce"), ("msee", "mse"), ("softmax_kl", "softmax_kldiv")],
+)
+def test_a_typo_of_a_registered_name_gets_did_you_mean(name: str, close: str) -> None:
+    assert REGISTRY.suggest(name) == f"did you mean {close!r}?"
+
+
+@pytest.mark.parametrize("name", ["mc_focal", "focal", "caption_ce", "nll", "hinge"])
+def test_a_name_far_from_every_registered_one_says_how_to_load_its_module(name: str) -> None:
+    assert REGISTRY.suggest(name) == LOAD_HINT
+    with pytest.raises(KeyError) as info:
+        REGISTRY[name]
+    assert info.value.args == (f"no loss named {name!r}; {LOAD_HINT}",)
+
+
+def test_a_registry_without_entry_points_does_not_mention_them() -> None:
+    assert Registry(entry_point_group=None).suggest("mc_focal") == (
+        "no loss of that name is registered; if a module of yours registers it, load that module first: "
+        "`--plugin MODULE` on the command line or `import MODULE` before building"
+    )
+
+
+RESTORE = """\
+import sys, torch
+from typed_losses import LossCollection, LossConfigError, load_plugin
+state = torch.load(sys.argv[1], weights_only=True)
+try:
+    LossCollection.from_state_dict(state)
+except LossConfigError as exc:
+    print(exc)
+load_plugin(sys.argv[2])
+print(LossCollection.from_state_dict(state).names)
+"""
+
+
+def test_restoring_a_checkpoint_in_a_fresh_process_says_how_to_load_the_loss(tmp_path: Path) -> None:
+    plugin = tmp_path / "user_losses.py"
+    plugin.write_text(PLUGIN_SOURCE)
+    load_plugin(str(plugin))
+    try:
+        torch.save(LossCollection.from_config([PLUGIN_LOSS]).state_dict(), tmp_path / "losses.pt")
+    finally:
+        del sys.modules["user_losses"]
+    result = subprocess.run(
+        [sys.executable, "-c", RESTORE, str(tmp_path / "losses.pt"), str(plugin)],
+        env=fresh_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.splitlines() == [
+        f"_extra_state.losses[0].type: unknown loss {PLUGIN_LOSS!r} ({LOAD_HINT})",
+        f"({PLUGIN_LOSS!r},)",
+    ]

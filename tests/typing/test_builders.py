@@ -52,6 +52,52 @@ def test_mistakes_raise() -> None:
         build_loss("cross_entropy", 0.1)  # type: ignore[call-overload]
 
 
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "message"),
+    [
+        ((5, {}), {}, TypeError, "build_loss(name, params): name is the registry name of a loss (a str), got 5 (int)"),
+        (
+            (None, {}),
+            {},
+            TypeError,
+            "build_loss(name, params): name is the registry name of a loss (a str), got None (NoneType)",
+        ),
+        (
+            (["mse"], {}),
+            {},
+            TypeError,
+            "build_loss(name, params): name is the registry name of a loss (a str), got ['mse'] (list)",
+        ),
+        (("mse", None), {}, TypeError, "build_loss('mse', ...) takes MSEParams or a mapping of params, got NoneType"),
+        (
+            ("mse", {}),
+            {"term_name": 5},
+            TypeError,
+            "build_loss('mse', ..., term_name=...): expected a non-empty string, found 5 (int)",
+        ),
+        (
+            ("mse", {}),
+            {"term_name": ""},
+            ValueError,
+            "build_loss('mse', ..., term_name=...): expected a non-empty string, found '' (str)",
+        ),
+        (
+            ("mse", {}),
+            {"term_name": "total"},
+            ValueError,
+            "build_loss('mse', ..., term_name=...): term name 'total' is reserved: logs and output files use it "
+            "for the sum of the terms (choose another `name:`)",
+        ),
+    ],
+)
+def test_wrong_argument_types_are_named(
+    args: tuple[object, ...], kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as info:
+        typed_losses.build_loss(*args, **kwargs)  # type: ignore[call-overload]
+    assert type(info.value) is error and str(info.value) == message
+
+
 def test_build_loss_is_exported_lazily() -> None:
     code = (
         "import sys, typed_losses\n"
