@@ -11,6 +11,7 @@ from typing import Any
 import plugin_losses
 import pytest
 import torch
+from helpers.cli import LOAD_HINT
 from torch import nn
 
 from typed_losses import LossCollection, LossConfigError, Term
@@ -215,7 +216,7 @@ def test_interpolations_in_a_state_are_data_and_never_resolved(monkeypatch: pyte
         assert [str(i) for i in info.value.issues] == [
             "_extra_state.losses[0].params.reduction: '${oc.env:TL_TEST_SECRET}' (str) is not an allowed value "
             "(allowed: 'mean', 'sum', 'none')",
-            "_extra_state.losses[1].type: unknown loss '${oc.env:TL_TEST_SECRET}'",
+            f"_extra_state.losses[1].type: unknown loss '${{oc.env:TL_TEST_SECRET}}' ({LOAD_HINT})",
         ]
 
 
