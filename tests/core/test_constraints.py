@@ -7,14 +7,18 @@ import io
 import math
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Literal
 
 import attrs
 import pytest
 
+import typed_losses
 from typed_losses import LossConfigError, check_losses, constraint, load_yaml_text, param
 from typed_losses.cli import main
-from typed_losses.constraints import INT64_MAX, problems, rules_of
+from typed_losses.config.types import params_fields, term_sequence_fields
+from typed_losses.constraints import INT64_MAX, choices_of_type, problems, rules_of
+from typed_losses.generate import catalog_registry
 from typed_losses.introspect import params_info
 from typed_losses.losses import (
     CrossEntropyParams,
@@ -227,3 +231,83 @@ def test_schema_keywords_come_from_the_declarations() -> None:
     ms = definitions["params.ms_loss"]["properties"]
     assert ms["alpha"]["anyOf"][0] == {"type": "number", "exclusiveMinimum": 0}
     assert definitions["params.multi"]["properties"]["losses"]["description"].endswith("[at least 1 item]")
+
+
+# -- Python construction and the config checker agree, message for message, on the whole catalog ----------
+
+_FLOATS = (0.0, 0.5, 1.0, -1.0, 1e-300, 2.0, math.inf, -math.inf, math.nan)
+_INTS = (0, -1, 5, -100, INT64_MAX, INT64_MAX + 1, -(2**63), -(2**63) - 1, 10**30)
+
+
+def _hostile_values(tp: Any) -> tuple[Any, ...]:
+    """Values of the field's own Python type (so that only the constraint can refuse them)."""
+    if tp is float:
+        return _FLOATS
+    if tp is int:
+        return _INTS
+    if tp is bool:
+        return (True, False)
+    choices = choices_of_type(tp)
+    if choices is not None:
+        return (*choices, "bogus", "")
+    if tp == (tuple[float, ...] | None):
+        return (None, [], [1.0], [0.0, 2.5], [-1.0], [1.0, math.inf], [math.nan])
+    return ()
+
+
+CATALOG = catalog_registry()  # what the package ships, whatever else a test registers
+
+
+def _catalog_cases() -> list[tuple[str, str, Any]]:
+    cases: list[tuple[str, str, Any]] = []
+    for spec in CATALOG:
+        if term_sequence_fields(spec.params_class):
+            continue
+        for field in params_fields(spec.params_class):
+            cases.extend((spec.name, field.name, value) for value in _hostile_values(field.type))
+    return cases
+
+
+CASES = _catalog_cases()
+
+
+def test_the_catalog_cases_cover_every_scalar_param() -> None:
+    covered = {(loss, name) for loss, name, _ in CASES}
+    for spec in CATALOG:
+        for field in params_fields(spec.params_class):
+            if field.name not in term_sequence_fields(spec.params_class):
+                assert (spec.name, field.name) in covered, f"no hostile values for {spec.name}.{field.name}"
+
+
+@pytest.mark.parametrize(("loss", "name", "value"), CASES, ids=[f"{c[0]}.{c[1]}={c[2]!r}" for c in CASES])
+def test_python_and_config_agree(loss: str, name: str, value: Any) -> None:
+    cls = CATALOG[loss].params_class
+    required = {f.name: 1.0 for f in params_fields(cls) if f.default is attrs.NOTHING and f.name != name}
+    try:
+        cls(**required, **{name: value})
+        python_error = None
+    except ValueError as error:
+        python_error = str(error)
+    try:
+        check_losses([{"type": loss, "params": {**required, name: value}}])
+        config_error = None
+    except LossConfigError as error:
+        (issue,) = error.issues
+        assert issue.path == f"losses[0].params.{name}"
+        hint = f" ({issue.hint})" if issue.hint else ""
+        config_error = f"{cls.__name__}.{name}: {issue.message}{hint}"
+    assert python_error == config_error
+
+
+def test_no_module_reads_attrs_private_names() -> None:
+    package = Path(typed_losses.__file__).parent
+    private = re.compile(
+        r"\b_[A-Z]\w*Validator\b|_frozen_setattrs|\._validators\b|\bcompare_func\b|\bmember_validator\b"
+    )
+    found = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if private.search(line)
+    ]
+    assert found == []
