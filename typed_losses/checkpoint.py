@@ -14,6 +14,7 @@ larger model) and warns in a ``strict=False`` one.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import warnings
@@ -201,6 +202,10 @@ def _differences(collection: LossCollection, saved: list[Any]) -> list[ConfigIss
         saved = normalised_config(saved, label=label)
     except LossConfigError as exc:  # not even a valid config here: that is the difference
         return list(exc.issues)
+    # Normalised too: e.g. nested terms built from Python have no names until the checker gives them theirs.
+    # Losses of another registry than the default fail here: they are compared as written.
+    with contextlib.suppress(LossConfigError):
+        mine = normalised_config(mine)
     return [
         ConfigIssue(d.path, f"this collection has {d.first}, the loaded state has {d.second}", hint=_REBUILD_HINT)
         for d in differences(mine, saved, label)

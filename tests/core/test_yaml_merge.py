@@ -43,10 +43,8 @@ def positions(text: str, *path: str | int) -> tuple[tuple[int, int] | None, tupl
 def test_earlier_mappings_win_over_later_ones() -> None:
     text = ANCHORS + "both: {<<: [*first, *second]}\n"
     assert loaded(text)["both"] == {"label_smoothing": 0.1, "ignore_index": 1, "reduction": "sum"}
-    # PyYAML itself gets this wrong; OmegaConf's own loader gets it right.
+    # PyYAML itself gets this wrong (so does OmegaConf 2.3's own loader; 2.4's gets it right).
     assert yaml.safe_load(text)["both"]["label_smoothing"] == 0.2
-    by_omegaconf = OmegaConf.to_container(OmegaConf.create(text))
-    assert isinstance(by_omegaconf, dict) and by_omegaconf["both"] == loaded(text)["both"]
     assert positions(text, "both", "label_smoothing") == ((1, 16), (1, 33))
     assert positions(text, "both", "reduction") == ((2, 57), (2, 68))
 

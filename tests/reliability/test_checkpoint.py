@@ -16,7 +16,7 @@ from torch import nn
 
 from typed_losses import LossCollection, LossConfigError, Term
 from typed_losses.collection import STATE_FORMAT
-from typed_losses.losses import MSEParams
+from typed_losses.losses import MSEParams, MultiParams
 
 CONFIG: list[dict[str, Any]] = [
     {
@@ -240,6 +240,17 @@ def test_a_state_saved_before_a_params_field_existed_loads_with_its_default() ->
         warnings.simplefilter("error")
         assert LossCollection.from_config(CONFIG).load_state_dict(state) is not None
         assert Model(CONFIG).load_state_dict(model_state) is not None
+
+
+def test_configs_are_compared_once_both_are_normalised() -> None:
+    # Nested terms built from Python have no names in to_config(); the checker names them after their type.
+    built = LossCollection([Term(MultiParams(losses=[Term(MSEParams(), weight=0.5)]))])
+    configured = LossCollection.from_config([{"type": "multi", "params": [{"type": "mse", "weight": 0.5}]}])
+    assert built.to_config() != configured.to_config()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert built.load_state_dict(configured.state_dict()) is not None
+        assert configured.load_state_dict(built.state_dict()) is not None
 
 
 def test_errors_of_from_state_dict_never_recommend_from_state_dict() -> None:
