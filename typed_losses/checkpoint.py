@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from torch import nn
 
+from typed_losses.config.bounds import check_depth
 from typed_losses.config.convert import config_params
 from typed_losses.config.diff import differences
 from typed_losses.config.entries import check_losses
@@ -92,6 +93,7 @@ def normalised_config(
 ) -> list[dict[str, Any]]:
     """A saved ``losses`` list as ``to_config()`` would write it today: checked as data (nothing is
     resolved), with the defaults of params fields it does not mention. Raises LossConfigError."""
+    check_depth(losses, label)  # before literal_data recurses through it
     checked = check_losses(literal_data(losses), registry=registry, label=label)
     return [config_entry(t.spec.name, t.name, t.weight, t.params) for t in checked]
 
@@ -149,6 +151,7 @@ def from_state_dict(
             ]
         )
     losses = config_of_state(state_dict[key], key)
+    check_depth(losses, f"{key}.losses")  # before literal_data recurses through it
     collection = cls.from_config(
         literal_data(losses),
         registry=registry,

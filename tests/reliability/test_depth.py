@@ -114,6 +114,7 @@ def _scenarios() -> dict[str, str]:  # pragma: no cover - runs in the subprocess
     run("plain at the bound", lambda: round_trips("plain", LossCollection.from_config(plain)))
     run("plain over the bound", lambda: LossCollection.from_config(multi(top + 1, {"type": "mse"})))
     run("check plain over the bound", lambda: check_losses(multi(top + 1, "mse")))
+    run("plain far over the bound", lambda: check_losses(multi(5000, "mse")))
 
     sys.setrecursionlimit(100_000)  # only to build the node; from_config must not need it
     node = OmegaConf.create(plain)
@@ -131,6 +132,9 @@ def _scenarios() -> dict[str, str]:  # pragma: no cover - runs in the subprocess
     run("python terms over the bound", lambda: LossCollection(terms(top + 1)))
     deep_state = {"_extra_state": {"format": 1, "losses": multi(top + 1, "mse")}}
     run("state over the bound", lambda: LossCollection.from_state_dict(deep_state))
+    very_deep = {"_extra_state": {"format": 1, "losses": multi(5000, "mse")}}
+    run("state far over the bound", lambda: LossCollection.from_state_dict(very_deep))
+    run("state far over the bound, loaded", lambda: LossCollection.from_config(["mse"]).load_state_dict(very_deep))
 
     run("params at the bound", lambda: LossCollection.from_config(deep_params(MAX_DEPTH - 2)))
     run("params over the bound", lambda: LossCollection.from_config(deep_params(MAX_DEPTH)))
@@ -147,11 +151,14 @@ def test_every_path_holds_the_bound_and_nothing_below_it_fails() -> None:
         "plain at the bound": "ok",
         "plain over the bound": f"losses[0]: {too_deep}",
         "check plain over the bound": f"losses[0]: {too_deep}",
+        "plain far over the bound": f"losses[0]: {too_deep}",
         "omegaconf node at the bound": "ok",
         "omegaconf node over the bound": f"losses[0]: {too_deep}",
         "python terms at the bound": "ok",
         "python terms over the bound": f"items[0]: {too_deep}",
         "state over the bound": f"_extra_state.losses[0]: {too_deep}",
+        "state far over the bound": f"_extra_state.losses[0]: {too_deep}",
+        "state far over the bound, loaded": f"_extra_state.losses[0]: {too_deep}",
         "params at the bound": "losses[0].params.x: unknown param 'x' for MSEParams (MSEParams takes no params)",
         "params over the bound": f"losses[0]: {too_deep}",
     }
