@@ -15,6 +15,7 @@ from torch import Tensor
 from typed_losses import REGISTRY, Batch, Loss, register_loss
 from typed_losses.cli import main
 from typed_losses.cli_support import printable
+from typed_losses.demo.progress import ProgressMode
 
 EVIL = "e\x1b[31mvil\u202e"  # an escape sequence and a right-to-left override
 SHOWN_EVIL = "e\\x1b[31mvil\\u202e"
@@ -129,3 +130,19 @@ def test_list_escapes_docstrings(shouting: str) -> None:
         "    Rings the bell\\x07 and turns the terminal red\\x1b[31m [bold].\n"
         "    params: none\n",
     )
+
+
+@pytest.mark.parametrize("progress", ["plain", "bar"])
+def test_the_demo_shows_term_names_literally(tmp_path: Path, progress: ProgressMode) -> None:
+    from typed_losses.demo import run_demo
+
+    config = tmp_path / "c.yaml"
+    config.write_text('losses:\n  - type: cross_entropy\n    name: "[/bold]e\\x1b[31mvil"\n')
+    out = io.StringIO()
+    assert run_demo(config=str(config), steps=3, seed=0, out=out, out_dir=tmp_path / "out", progress=progress) == 0
+    text = out.getvalue()
+    assert text.splitlines()[0] == f"{config}: ok: 1 loss term: [/bold]e\\x1b[31mvil"
+    assert "\x1b[31mvil" not in text
+    assert text.count("[/bold]e\\x1b[31mvil") == (
+        5 if progress == "plain" else 3
+    )  # ok line, progress (every step of 3), summary

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-from typed_losses.cli_support import count, losses_node
+from typed_losses.cli_support import count, losses_node, printable
 from typed_losses.collection import LossCollection
 from typed_losses.config.yaml import load_yaml
 from typed_losses.demo.outputs import PLOT_MISSING, write_csv, write_json, write_png
@@ -35,11 +35,11 @@ def _load(config: str | None) -> tuple[str, LossCollection]:
 
 
 def _summary(history: History, elapsed: float, out: TextIO) -> None:
-    width = max(len(c) for c in history.columns)
+    width = max(len(printable(c)) for c in history.columns)
     print(f"trained {len(history.rows)} steps in {elapsed:.1f}s", file=out)
     print(f"  {'term':<{width}}  {'first':>9}  {'last':>9}", file=out)
     for i, column in enumerate(history.columns):
-        print(f"  {column:<{width}}  {history.rows[0][i]:>9.4f}  {history.rows[-1][i]:>9.4f}", file=out)
+        print(f"  {printable(column):<{width}}  {history.rows[0][i]:>9.4f}  {history.rows[-1][i]:>9.4f}", file=out)
 
 
 def run_demo(
@@ -60,13 +60,13 @@ def run_demo(
         name, collection = _load(config)
     except LossConfigError as exc:
         for issue in exc.issues:
-            print(issue.format(severity="error"), file=out)
+            print(printable(issue.format(severity="error")), file=out)
         return 1
-    print(f"{name}: ok: {count(len(collection), 'loss term')}: {', '.join(collection.names)}", file=out)
+    print(printable(f"{name}: ok: {count(len(collection), 'loss term')}: {', '.join(collection.names)}"), file=out)
     missing = missing_inputs(collection)
     if missing:
         for message in missing:
-            print(f"error: {message}", file=out)
+            print(printable(f"error: {message}"), file=out)
         print(f"note: {describe_provided()}", file=out)
         return 1
     target = Path(out_dir)
@@ -81,7 +81,7 @@ def run_demo(
         with ProgressReporter(out, progress) as reporter:
             history = train(collection, steps=steps, seed=seed, on_step=reporter)
     except LossInputError as exc:
-        print(f"error: {exc}", file=out)
+        print(printable(f"error: {exc}"), file=out)
         print(f"note: {describe_provided()}", file=out)
         return 1
     elapsed = time.perf_counter() - start

@@ -6,11 +6,17 @@ import csv
 import json
 from pathlib import Path
 
+from typed_losses.cli_support import printable
 from typed_losses.demo.train import History
 
 __all__ = ["PLOT_MISSING", "smooth", "write_csv", "write_json", "write_png"]
 
 PLOT_MISSING = "losses.png not written: matplotlib is not installed (pip install typed-losses[plot])"
+
+
+def _plot_text(text: str) -> str:
+    """A name as matplotlib shows it literally: control characters escaped, ``$`` not read as math."""
+    return printable(text).replace("$", r"\$")
 
 
 def write_csv(history: History, path: Path) -> Path:
@@ -63,13 +69,15 @@ def write_png(history: History, path: Path, *, title: str) -> Path | None:
         values = history.series(column)
         total = column == "total"
         color = "black" if total else None
-        (line,) = axes.plot(steps, smooth(values), label=column, color=color, linewidth=2.2 if total else 1.6)
+        (line,) = axes.plot(
+            steps, smooth(values), label=_plot_text(column), color=color, linewidth=2.2 if total else 1.6
+        )
         axes.plot(steps, values, color=line.get_color(), alpha=0.2, linewidth=0.8)
     axes.set_xlabel("step")
     axes.set_ylabel("loss (weighted total; terms unweighted)")
     if all(v > 0 for row in history.rows for v in row):
         axes.set_yscale("log")
-    axes.set_title(title)
+    axes.set_title(_plot_text(title))
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
     figure.tight_layout()

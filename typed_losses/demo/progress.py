@@ -9,6 +9,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, TextIO
 
+from typed_losses.cli_support import printable
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -34,7 +36,7 @@ class Running:
 
 
 def format_values(values: dict[str, float]) -> str:
-    return "  ".join(f"{name}={value:.4f}" for name, value in values.items())
+    return "  ".join(f"{printable(name)}={value:.4f}" for name, value in values.items())
 
 
 class ProgressReporter:
@@ -60,7 +62,9 @@ class ProgressReporter:
                     MofNCompleteColumn(table_column=fixed),
                     TimeElapsedColumn(table_column=fixed),
                     # the running losses wrap onto a second line on a narrow terminal; the bar keeps its size
-                    TextColumn("{task.fields[losses]}", table_column=Column(overflow="fold", ratio=1)),
+                    TextColumn(  # term names are text, never rich markup
+                        "{task.fields[losses]}", markup=False, table_column=Column(overflow="fold", ratio=1)
+                    ),
                     console=console,
                 )
 
