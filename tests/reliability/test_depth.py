@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from typed_losses.config.bounds import MAX_DEPTH
+from typed_losses.config.bounds import CALLER_FRAMES, FRAMES_PER_LEVEL, MAX_DEPTH
 
 CALLER_DEPTH = 100
 
@@ -50,6 +50,12 @@ def _scenarios() -> dict[str, str]:  # pragma: no cover - runs in the subprocess
     from typed_losses.provenance import losses_provenance
 
     results: dict[str, str] = {}
+    peaks: list[int] = []
+    sys.setrecursionlimit(1000)
+    LossCollection.from_config(
+        load_yaml_text("losses: [{type: multi, params: [mse, {type: multi, params: [mse]}]}]").losses
+    )
+    results["recursion limit after a typical config"] = str(sys.getrecursionlimit())
 
     def run(name: str, step: Callable[[], object]) -> None:
         sys.setrecursionlimit(1000)
@@ -64,6 +70,7 @@ def _scenarios() -> dict[str, str]:  # pragma: no cover - runs in the subprocess
             results[name] = str(exc)
         except RecursionError:
             results[name] = "RecursionError"
+        peaks.append(sys.getrecursionlimit())
 
     def round_trips(name: str, collection: LossCollection) -> None:
         x = torch.randn(2, 3, requires_grad=True)
@@ -138,6 +145,7 @@ def _scenarios() -> dict[str, str]:  # pragma: no cover - runs in the subprocess
 
     run("params at the bound", lambda: LossCollection.from_config(deep_params(MAX_DEPTH - 2)))
     run("params over the bound", lambda: LossCollection.from_config(deep_params(MAX_DEPTH)))
+    results["recursion limit at most"] = str(max(peaks))
     return results
 
 
@@ -146,6 +154,8 @@ def test_every_path_holds_the_bound_and_nothing_below_it_fails() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     too_deep = "nests deeper than 200 levels (the limit for configs)"
     assert json.loads(result.stdout) == {
+        "recursion limit after a typical config": "1000",  # untouched
+        "recursion limit at most": str(CALLER_FRAMES + FRAMES_PER_LEVEL * MAX_DEPTH),
         "yaml at the bound": "ok",
         "yaml over the bound": "1:2893: <document>: document nests deeper than 200 levels",
         "plain at the bound": "ok",
@@ -162,6 +172,12 @@ def test_every_path_holds_the_bound_and_nothing_below_it_fails() -> None:
         "params at the bound": "losses[0].params.x: unknown param 'x' for MSEParams (MSEParams takes no params)",
         "params over the bound": f"losses[0]: {too_deep}",
     }
+
+
+def test_the_docs_state_the_bound_that_the_code_holds() -> None:
+    root = Path(__file__).parents[2]
+    assert f"nesting beyond {MAX_DEPTH} levels" in (root / "README.md").read_text()
+    assert f"The nesting bound ({MAX_DEPTH} levels) holds" in (root / "docs" / "configuration.md").read_text()
 
 
 def test_to_config_writes_multi_params_as_the_list_itself() -> None:
