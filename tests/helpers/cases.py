@@ -18,7 +18,7 @@ produce require grad (:func:`leaves` finds them).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import torch
@@ -87,6 +87,7 @@ class Case:
     """One catalog loss under test."""
 
     name: str
+    _: KW_ONLY
     #: Small inputs (B = 6). Cases that share this builder are checked together as one collection.
     small: Callable[[], Inputs]
     #: Realistic inputs for the benchmark (VQA: B = 256, C = 3129), and their description.
@@ -449,7 +450,7 @@ def ref_multi(sample_list: Batch, model_output: Batch, *, losses: list[Mapping[s
 # -- the cases -------------------------------------------------------------------------------------------------
 
 
-def _st(scores: Tensor, targets: Tensor) -> Callable[[], Inputs]:
+def _literal(scores: Tensor, targets: Tensor) -> Callable[[], Inputs]:
     """Fixed literal inputs: ``targets`` in the sample list, ``scores`` in the model output."""
     return lambda: ({"targets": targets}, {"scores": scores})
 
@@ -514,44 +515,44 @@ def _cases() -> Iterator[Case]:
     # -- binary ----------------------------------------------------------------------------------------------
     yield Case(
         "logit_bce",
-        scores_and_soft_targets,
-        vqa,
-        VQA,
-        ref_logit_bce,
-        (
-            _mmf(_st(S, T), 3.5410454273223877),
-            _mmf(_st(SM, TM), 1.3855963945388794),  # 3-D scores: mean times size(1)
+        small=scores_and_soft_targets,
+        large=vqa,
+        size=VQA,
+        reference=ref_logit_bce,
+        examples=(
+            _mmf(_literal(S, T), 3.5410454273223877),
+            _mmf(_literal(SM, TM), 1.3855963945388794),  # 3-D scores: mean times size(1)
         ),
     )
     yield Case(
         "triple_logit_bce",
-        branch_scores,
-        lambda: _vqa(scores=_leaf(_randn(0, VB, 3, VC))),
-        f"B={VB}, 3 branches, C={VC}",
-        ref_triple_logit_bce,
-        (_mmf(_st(_branches(), T), 10.833845138549805), _mmf(_st(S, T), 3.5410454273223877)),
+        small=branch_scores,
+        large=lambda: _vqa(scores=_leaf(_randn(0, VB, 3, VC))),
+        size=f"B={VB}, 3 branches, C={VC}",
+        reference=ref_triple_logit_bce,
+        examples=(_mmf(_literal(_branches(), T), 10.833845138549805), _mmf(_literal(S, T), 3.5410454273223877)),
     )
     yield Case(
         "bce",
-        probabilities_and_attention,
-        lambda: _vqa(scores=_leaf(_rand(3, VB, VC).clamp(0.01, 0.99))),
-        VQA,
-        ref_bce,
-        (_mmf(_st(torch.sigmoid(S), T), 3.5410454273223877),),
+        small=probabilities_and_attention,
+        large=lambda: _vqa(scores=_leaf(_rand(3, VB, VC).clamp(0.01, 0.99))),
+        size=VQA,
+        reference=ref_bce,
+        examples=(_mmf(_literal(torch.sigmoid(S), T), 3.5410454273223877),),
     )
     yield Case(
         "m4c_decoding_bce_with_mask",
-        decoding_steps,
-        lambda: (
+        small=decoding_steps,
+        large=lambda: (
             {
                 "targets": (_rand(4, 128, 12, 5000) > 0.999).float(),
                 "train_loss_mask": (_rand(5, 128, 12) > 0.3).float(),
             },
             {"scores": _leaf(_randn(0, 128, 12, 5000))},
         ),
-        "B=128, T=12 steps, C=5000 (M4C)",
-        ref_m4c,
-        (
+        size="B=128, T=12 steps, C=5000 (M4C)",
+        reference=ref_m4c,
+        examples=(
             # MMF returns shape (1,) ([0.8230876922607422] and [0.0]); this port returns 0-dim.
             _mmf(lambda: ({"targets": TM, "train_loss_mask": MASK}, {"scores": SM}), 0.8230876922607422),
             _mmf(lambda: ({"targets": TM, "train_loss_mask": torch.zeros(2, 3)}, {"scores": SM}), 0.0),
@@ -559,14 +560,14 @@ def _cases() -> Iterator[Case]:
     )
     yield Case(
         "attention_supervision",
-        probabilities_and_attention,
-        lambda: (
+        small=probabilities_and_attention,
+        large=lambda: (
             {"info": {"attention_supervision": (_rand(7, VB, 100) > 0.9).long()}},
             {"attentions": [_leaf(torch.softmax(_randn(6, VB, 100), dim=1))]},
         ),
-        f"B={VB}, N=100 regions",
-        ref_attention_supervision,
-        (
+        size=f"B={VB}, N=100 regions",
+        reference=ref_attention_supervision,
+        examples=(
             _mmf(_attention([ATT], SUP), 1.2180582284927368),
             # A tensor of maps (K x B x N) works like a list: the first map is supervised.
             _mmf(_attention(torch.stack([ATT, torch.full_like(ATT, 0.5)]), SUP), 1.2180582284927368),
@@ -575,152 +576,164 @@ def _cases() -> Iterator[Case]:
     # -- classification --------------------------------------------------------------------------------------
     yield Case(
         "cross_entropy",
-        class_indices,
-        vqa_indices,
-        VQA,
-        ref_cross_entropy,
-        (_mmf(_st(S, Y), 0.5061875581741333), _mmf(_st(S, Y), 0.21771204471588135, ignore_index=1)),
+        small=class_indices,
+        large=vqa_indices,
+        size=VQA,
+        reference=ref_cross_entropy,
+        examples=(_mmf(_literal(S, Y), 0.5061875581741333), _mmf(_literal(S, Y), 0.21771204471588135, ignore_index=1)),
     )
     yield Case(
         "nll_loss",
-        scores_and_soft_targets,
-        lambda: _vqa(scores=_leaf(F.log_softmax(_randn(9, VB, VC), dim=1))),
-        VQA,
-        ref_nll_loss,
-        (_mmf(_st(F.log_softmax(S, dim=1), T), 7.358083248138428),),  # T's all-zero row 1 picks class 0
+        small=scores_and_soft_targets,
+        large=lambda: _vqa(scores=_leaf(F.log_softmax(_randn(9, VB, VC), dim=1))),
+        size=VQA,
+        reference=ref_nll_loss,
+        examples=(_mmf(_literal(F.log_softmax(S, dim=1), T), 7.358083248138428),),  # T's all-zero row 1 picks class 0
     )
     yield Case(
         "caption_cross_entropy",
-        captions,
-        lambda: (
+        small=captions,
+        large=lambda: (
             {
                 "targets": torch.randint(0, 10000, (32, 20), generator=_g(10)),
                 "caption_len": torch.randint(5, 21, (32,), generator=_g(11)),
             },
             {"scores": _leaf(_randn(0, 32, 20, 10000))},
         ),
-        "B=32, T=20, V=10000 (captioning)",
-        ref_caption_cross_entropy,
-        (
+        size="B=32, T=20, V=10000 (captioning)",
+        reference=ref_caption_cross_entropy,
+        examples=(
             # MMF's test_caption_cross_entropy: a complete match is exactly 0...
             Example("MMF", _caption_match, 0.0, rtol=0.0),
             # ...and its seeded random case (MMF asserts 9.2507).
             _mmf(mmf_caption_inputs, 9.25070571899414),
-            _mmf(_st(SC, TC), 0.569922685623169),
+            _mmf(_literal(SC, TC), 0.569922685623169),
             # Lengths sorted, rows not reordered: the same number either way.
             _mmf(lambda: ({"targets": TC, "caption_len": torch.tensor([4, 3])}, {"scores": SC}), 0.4641847610473633),
             _mmf(lambda: ({"targets": TC, "caption_len": torch.tensor([3, 4])}, {"scores": SC}), 0.4641847610473633),
-            _mmf(_st(SC, torch.tensor([[0, -100, 2], [2, 2, 0]])), 0.5736182928085327),
+            _mmf(_literal(SC, torch.tensor([[0, -100, 2], [2, 2, 0]])), 0.5736182928085327),
         ),
         variants={"without-lengths": ({}, captions_without_lengths)},
     )
     # -- regression ------------------------------------------------------------------------------------------
     yield Case(
         "mse",
-        scores_and_soft_targets,
-        vqa,
-        VQA,
-        ref_mse,
-        (
+        small=scores_and_soft_targets,
+        large=vqa,
+        size=VQA,
+        reference=ref_mse,
+        examples=(
             Example("MMF test_mse_loss", _same(mmf_rand_768), 0.0, rtol=0.0),
-            _mmf(_st(S, T), 2.5643749237060547),
+            _mmf(_literal(S, T), 2.5643749237060547),
         ),
     )
     yield Case(
         "cos_emb_loss",
-        scores_and_soft_targets,
-        lambda: ({"targets": _randn(12, VB, 768)}, {"scores": _leaf(_randn(0, VB, 768))}),
-        f"B={VB}, D=768",
-        ref_cos_emb_loss,
-        (
+        small=scores_and_soft_targets,
+        large=lambda: ({"targets": _randn(12, VB, 768)}, {"scores": _leaf(_randn(0, VB, 768))}),
+        size=f"B={VB}, D=768",
+        reference=ref_cos_emb_loss,
+        examples=(
             Example("MMF test_cosine_embedding_loss", _same(mmf_rand_768), 0.0, rtol=0.0),
-            _mmf(_st(S, T), 0.733666718006134),  # T's zero row has cosine 0, so its term is 1
+            _mmf(_literal(S, T), 0.733666718006134),  # T's zero row has cosine 0, so its term is 1
         ),
     )
     # -- soft labels -----------------------------------------------------------------------------------------
     yield Case(
         "bce_kl",
-        scores_and_soft_targets,
-        vqa,
-        VQA,
-        ref_bce_kl,
-        (
+        small=scores_and_soft_targets,
+        large=vqa,
+        size=VQA,
+        reference=ref_bce_kl,
+        examples=(
             # MMF's test_bce_kl_loss (BCEAndKLLoss(0.5), scores == targets == rand(1, 768) after seed 1234):
             # MMF asserts 504.22253418 and 0.031847 to 4 places. The KL of 768 nearly equal distributions is a
             # difference of close sums: ours (fused xlogy, one sum) and MMF's (log, mask, row sums) round apart
             # by 7.7e-6 relative (float32 rounding), so the KL is pinned to 1e-5.
             _mmf(_same(mmf_rand_768), {"kl": 0.03184666857123375, "bce": 504.2225341796875}, 1e-5, weight_softmax=0.5),
-            _mmf(_st(S, T), {"kl": 0.31267571449279785, "bce": 3.5410454273223877}, weight_softmax=0.5),
+            _mmf(_literal(S, T), {"kl": 0.31267571449279785, "bce": 3.5410454273223877}, weight_softmax=0.5),
         ),
         params={"weight_softmax": 0.5},
     )
     yield Case(
         "bce_kl_combined",
-        scores_and_soft_targets,
-        vqa,
-        VQA,
-        ref_bce_kl,
-        (_mmf(_st(S, T), 3.8537211418151855, weight_softmax=0.5),),
+        small=scores_and_soft_targets,
+        large=vqa,
+        size=VQA,
+        reference=ref_bce_kl,
+        examples=(_mmf(_literal(S, T), 3.8537211418151855, weight_softmax=0.5),),
         params={"weight_softmax": 0.5},
     )
     yield Case(
-        "softmax_kldiv", scores_and_soft_targets, vqa, VQA, ref_softmax_kldiv, (_mmf(_st(S, T), 0.6253514289855957),)
+        "softmax_kldiv",
+        small=scores_and_soft_targets,
+        large=vqa,
+        size=VQA,
+        reference=ref_softmax_kldiv,
+        examples=(_mmf(_literal(S, T), 0.6253514289855957),),
     )
     yield Case(
         "weighted_softmax",
-        scores_and_soft_targets,
-        vqa,
-        VQA,
-        ref_weighted_softmax,
-        (_mmf(_st(S, T), 0.883634090423584),),
+        small=scores_and_soft_targets,
+        large=vqa,
+        size=VQA,
+        reference=ref_weighted_softmax,
+        examples=(_mmf(_literal(S, T), 0.883634090423584),),
     )
-    yield Case("wrong", scores_and_soft_targets, vqa, VQA, ref_wrong, (_mmf(_st(S, T), 0.6253514289855957),))
+    yield Case(
+        "wrong",
+        small=scores_and_soft_targets,
+        large=vqa,
+        size=VQA,
+        reference=ref_wrong,
+        examples=(_mmf(_literal(S, T), 0.6253514289855957),),
+    )
     yield Case(
         "soft_label_cross_entropy",
-        scores_and_soft_targets,
-        vqa,
-        VQA,
-        ref_soft_label_cross_entropy,
-        (
-            _mmf(_st(S, Y), 0.5061874985694885),
-            _mmf(_st(S, Y), 1.5185624361038208, reduction="sum"),
-            _mmf(_st(S, T), 1.5446350574493408),
-            _mmf(_st(S, T), 3.0892701148986816, reduction="sum"),
-            _mmf(_st(S, T), 2.181342601776123, normalize_targets=False),
-            _mmf(_st(S, torch.zeros(3, 4)), 0.0),
+        small=scores_and_soft_targets,
+        large=vqa,
+        size=VQA,
+        reference=ref_soft_label_cross_entropy,
+        examples=(
+            _mmf(_literal(S, Y), 0.5061874985694885),
+            _mmf(_literal(S, Y), 1.5185624361038208, reduction="sum"),
+            _mmf(_literal(S, T), 1.5446350574493408),
+            _mmf(_literal(S, T), 3.0892701148986816, reduction="sum"),
+            _mmf(_literal(S, T), 2.181342601776123, normalize_targets=False),
+            _mmf(_literal(S, torch.zeros(3, 4)), 0.0),
             # MMF crashes on an ignored index (scatter of -100); the fix masks the row.
-            Example("MMF cross_entropy(ignore_index=1) / (1 + eps)", _st(S, Y_IGNORED), 0.21771201491355896),
+            Example("MMF cross_entropy(ignore_index=1) / (1 + eps)", _literal(S, Y_IGNORED), 0.21771201491355896),
         ),
         variants={"indices": ({}, class_indices)},
     )
     yield Case(
         "label_smoothing_cross_entropy",
-        class_indices,
-        vqa_indices,
-        VQA,
-        ref_label_smoothing_cross_entropy,
-        (
-            _mmf(_st(S, Y), 0.7534096837043762),
+        small=class_indices,
+        large=vqa_indices,
+        size=VQA,
+        reference=ref_label_smoothing_cross_entropy,
+        examples=(
+            _mmf(_literal(S, Y), 0.7534096837043762),
             # torch's own label smoothing gives 0.6916041970252991 here: a different scheme.
-            _mmf(_st(S, Y), 0.5061875581741333, label_smoothing=0.0),
-            _mmf(_st(S, Y_IGNORED), 0.5302120447158813),
-            _mmf(_st(S, Y_IGNORED), 1.0604240894317627, reduction="sum"),
-            _mmf(_st(S, torch.full((3,), -100)), 0.0),
-            _mmf(_st(S, Y[:, None]), 0.7534096837043762),  # B x 1 indices work like B
+            _mmf(_literal(S, Y), 0.5061875581741333, label_smoothing=0.0),
+            _mmf(_literal(S, Y_IGNORED), 0.5302120447158813),
+            _mmf(_literal(S, Y_IGNORED), 1.0604240894317627, reduction="sum"),
+            _mmf(_literal(S, torch.full((3,), -100)), 0.0),
+            _mmf(_literal(S, Y[:, None]), 0.7534096837043762),  # B x 1 indices work like B
         ),
         params={"label_smoothing": 0.2},
     )
     # -- retrieval -------------------------------------------------------------------------------------------
     yield Case(
         "in_batch_hinge",
-        embeddings,
-        lambda: (
+        small=embeddings,
+        large=lambda: (
             {},
             {"scores": _leaf(_randn(13, VB, 1024, scale=0.03)), "targets": _leaf(_randn(14, VB, 1024, scale=0.03))},
         ),
-        f"B={VB}, D=1024 (VSE++)",
-        ref_in_batch_hinge,
-        (
+        size=f"B={VB}, D=1024 (VSE++)",
+        reference=ref_in_batch_hinge,
+        examples=(
             # MMF's test_in_batch_hinge (seed 1234).
             Example("MMF", _hinge(torch.eye(3), torch.eye(3)), 0.0, {"margin": 0.2, "hard": True}, rtol=0.0),
             _mmf(_mmf_hinge(True, 5), 6.552998065948486, margin=0.2, hard=True),
@@ -739,8 +752,8 @@ def _cases() -> Iterator[Case]:
     )
     yield Case(
         "contrastive_loss",
-        embeddings,
-        lambda: (
+        small=embeddings,
+        large=lambda: (
             {},
             {
                 "embedding_1": _leaf(_randn(15, VB, 512, scale=0.05)),
@@ -748,9 +761,9 @@ def _cases() -> Iterator[Case]:
                 "temperature": torch.tensor(0.07),
             },
         ),
-        f"B={VB}, D=512 (CLIP)",
-        ref_contrastive_loss,
-        (
+        size=f"B={VB}, D=512 (CLIP)",
+        reference=ref_contrastive_loss,
+        examples=(
             _mmf(
                 lambda: ({}, {"embedding_1": IMAGES, "embedding_2": TEXTS, "temperature": torch.tensor(0.5)}),
                 0.9885334968566895,
@@ -759,14 +772,14 @@ def _cases() -> Iterator[Case]:
     )
     yield Case(
         "ms_loss",
-        embeddings,
-        lambda: (
+        small=embeddings,
+        large=lambda: (
             {"targets": torch.randint(0, 64, (VB,), generator=_g(18))},
             {"fused_embedding": _leaf(_randn(17, VB, 512))},
         ),
-        f"B={VB}, D=512, 64 classes",
-        ref_ms_loss,
-        (
+        size=f"B={VB}, D=512, 64 classes",
+        reference=ref_ms_loss,
+        examples=(
             # MMF's test_ms_loss (randn(5, 768) after seed 1234; float labels).
             Example("MMF", _fused(_mmf_randn_5x768, torch.Tensor([0, 0, 0, 0, 0])), 0.0, rtol=0.0),
             Example("MMF", _fused(_mmf_randn_5x768, torch.Tensor([1, 1, 1, 1, 1])), 0.0, rtol=0.0),
@@ -789,39 +802,47 @@ def _cases() -> Iterator[Case]:
     )
     yield Case(
         "refiner_ms",
-        scores_and_soft_targets,
-        lambda: ({"targets": _randn(20, VB, 768, scale=0.05)}, {"scores": _leaf(_randn(19, VB, 768, scale=0.05))}),
-        f"B={VB}, D=768",
-        ref_refiner_ms,
-        (
+        small=scores_and_soft_targets,
+        large=lambda: (
+            {"targets": _randn(20, VB, 768, scale=0.05)},
+            {"scores": _leaf(_randn(19, VB, 768, scale=0.05))},
+        ),
+        size=f"B={VB}, D=768",
+        reference=ref_refiner_ms,
+        examples=(
             # MMF's test_refiner_ms_loss: MMF returns the Python float 0.0; this port a 0-dim tensor.
             Example("MMF", _same(lambda: seeded(1234, lambda: torch.rand((1, 768)))), 0.0, rtol=0.0),
-            _mmf(_st(R_IN, R_TG), 0.15415771305561066),
-            _mmf(_st(R_IN, R_TG), 0.34803712368011475, margin=0.5),
+            _mmf(_literal(R_IN, R_TG), 0.15415771305561066),
+            _mmf(_literal(R_IN, R_TG), 0.34803712368011475, margin=0.5),
         ),
         params={"margin": 2.0},
     )
     yield Case(
         "refiner_contrastive_loss",
-        scores_and_soft_targets,
-        lambda: ({"targets": _randn(20, VB, 768, scale=0.05)}, {"scores": _leaf(_randn(19, VB, 768, scale=0.05))}),
-        f"B={VB}, D=768",
-        ref_refiner_contrastive_loss,
-        (
+        small=scores_and_soft_targets,
+        large=lambda: (
+            {"targets": _randn(20, VB, 768, scale=0.05)},
+            {"scores": _leaf(_randn(19, VB, 768, scale=0.05))},
+        ),
+        size=f"B={VB}, D=768",
+        reference=ref_refiner_contrastive_loss,
+        examples=(
             Example("MMF", _same(lambda: seeded(1234, lambda: torch.rand((10, 768)))), 0.0, rtol=0.0),
-            _mmf(_st(R_IN, R_TG), 0.015000015497207642),
-            _mmf(_st(R_IN, R_TG), 0.21166667342185974, sim_thresh=0.5),
+            _mmf(_literal(R_IN, R_TG), 0.015000015497207642),
+            _mmf(_literal(R_IN, R_TG), 0.21166667342185974, sim_thresh=0.5),
         ),
         params={"sim_thresh": 1.0},
     )
     # -- multi -----------------------------------------------------------------------------------------------
     yield Case(
         "multi",
-        scores_and_soft_targets,
-        lambda: _vqa(scores=_leaf(_randn(21, VB, VC))),
-        f"{VQA}: 0.3 logit_bce + 0.7 softmax_kldiv",
-        ref_multi,
-        (_mmf(_st(S, T), 1.5000596046447754, losses=_MULTI["losses"]),),  # MMF: tensor([1.5000596046447754])
+        small=scores_and_soft_targets,
+        large=lambda: _vqa(scores=_leaf(_randn(21, VB, VC))),
+        size=f"{VQA}: 0.3 logit_bce + 0.7 softmax_kldiv",
+        reference=ref_multi,
+        examples=(
+            _mmf(_literal(S, T), 1.5000596046447754, losses=_MULTI["losses"]),
+        ),  # MMF: tensor([1.5000596046447754])
         params=_MULTI,
         variants={
             "multi-term-and-retrieval-children": (
