@@ -110,3 +110,7 @@ def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     assert message_of(path) == (
         f"{path}: <document>: cannot read file: 'utf-8' codec can't decode byte 0xff in position 9: invalid start byte"
     )
+
+
+def test_a_path_with_a_nul_byte_is_one_line() -> None:
+    assert message_of("a\0b.yaml") == "a\0b.yaml: <document>: cannot read file: embedded null byte"

@@ -154,6 +154,8 @@ def read_config_file(path: str | os.PathLike[str]) -> str:
         raise
     except OSError as exc:
         raise _error(name, f"cannot read file: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a path with a NUL byte
+        raise _error(name, f"cannot read file: {exc}") from None
     if len(data) > MAX_BYTES:
         raise _error(name, f"file has more than {MAX_BYTES} bytes; the limit is {MAX_BYTES}")
     try:
