@@ -19,7 +19,14 @@ from typed_losses.config.convert import unstructure_params
 from typed_losses.config.entries import check_losses, check_params_data
 from typed_losses.config.yaml import load_yaml, load_yaml_text
 from typed_losses.constraints import constraint, param
-from typed_losses.errors import ConfigIssue, LossConfigError, LossInputError, LossShapeError, NonFiniteLossError
+from typed_losses.errors import (
+    ConfigIssue,
+    LossConfigError,
+    LossInputError,
+    LossOutputError,
+    LossShapeError,
+    NonFiniteLossError,
+)
 from typed_losses.loss import Batch, Input, Loss, LossValue, doc, model_input, sample_input, shape_of
 from typed_losses.output import LossOutput
 from typed_losses.registry import REGISTRY, LossSpec, load_plugin, register_loss
@@ -51,6 +58,7 @@ __all__ = [
     "LossConfigError",
     "LossInputError",
     "LossOutput",
+    "LossOutputError",
     "LossShapeError",
     "LossSpec",
     "LossValue",

@@ -17,7 +17,7 @@ from typed_losses.config.bounds import MAX_DEPTH, check_depth, ensure_headroom
 from typed_losses.config.entries import DEFAULT_LABEL, CheckedTerm, check_losses
 from typed_losses.errors import ConfigIssue, LossConfigError, NonFiniteLossError
 from typed_losses.loss import Batch, Loss, find
-from typed_losses.output import LossOutput, contribution
+from typed_losses.output import LossOutput, contribution, mean_of
 from typed_losses.registry import REGISTRY, LossSpec, Registry
 from typed_losses.term import Term
 
@@ -413,11 +413,11 @@ class LossCollection(nn.Module):
         for name, weight, loss in plan:
             value = loss(sample_list, model_output)
             part: Tensor
-            if isinstance(value, Tensor):  # the common case, inline; several terms go through contribution()
+            if isinstance(value, Tensor):  # the common case, inline; anything else goes through contribution()
                 terms[name] = value
-                part = value if value.dim() == 0 else value.mean()
+                part = value if value.dim() == 0 else mean_of(value, loss)
             else:
-                summed = contribution(value, name, terms)
+                summed = contribution(value, name, terms, loss=loss)
                 if summed is None:
                     continue
                 part = summed

@@ -2,8 +2,10 @@
 
 Config problems are collected as :class:`ConfigIssue` values and raised once, all together, as a
 :class:`LossConfigError`. Runtime problems (a key missing from the batch, a shape mismatch) raise a
-:class:`LossInputError` that names the loss term, the key and what was available; a NaN or infinite loss,
-when a collection checks for them, raises :class:`NonFiniteLossError` naming every such term.
+:class:`LossInputError` that names the loss term, the key and what was available; a loss returning something
+that is not a loss value raises :class:`LossOutputError`; a NaN or infinite loss, when a collection checks
+for them, raises :class:`NonFiniteLossError` naming every such term. Any other exception escaping a loss
+carries a note naming the term (``raised by loss term 'ce' (cross_entropy)``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-__all__ = ["ConfigIssue", "LossConfigError", "LossInputError", "LossShapeError", "NonFiniteLossError"]
+__all__ = [
+    "ConfigIssue",
+    "LossConfigError",
+    "LossInputError",
+    "LossOutputError",
+    "LossShapeError",
+    "NonFiniteLossError",
+]
 
 
 @attrs.frozen
@@ -101,6 +110,20 @@ class LossInputError(ValueError):
             available=available,
         )
 
+    @classmethod
+    def missing_from_both(
+        cls, *, term: str, key: str, sample_keys: Sequence[str], output_keys: Sequence[str]
+    ) -> LossInputError:
+        """``key`` was read by subscription (``model_output["scores"]``) and neither mapping holds it."""
+        return cls(
+            f"loss {term!r} needs {key!r}, which is missing from sample_list ({_describe_available(sample_keys)}) "
+            f"and from model_output ({_describe_available(output_keys)})",
+            term=term,
+            key=key,
+            source="sample_list and model_output",
+            available=(*sample_keys, *output_keys),
+        )
+
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild_input_error, (type(self), str(self), self.term, self.key, self.source, self.available))
 
@@ -113,6 +136,25 @@ def _rebuild_input_error(
     cls: type[LossInputError], message: str, term: str, key: str, source: str, available: tuple[str, ...]
 ) -> LossInputError:
     return cls(message, term=term, key=key, source=source, available=available)
+
+
+class LossOutputError(TypeError):
+    """A loss returned something other than a loss value, or other terms than its ``output_terms``.
+
+    A loss value is a tensor (floating-point unless 0-dim: the total takes its mean) or a mapping of term
+    names to such tensors. ``term`` is the term's name.
+    """
+
+    def __init__(self, message: str, *, term: str) -> None:
+        self.term = term
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_output_error, (type(self), str(self), self.term))
+
+
+def _rebuild_output_error(cls: type[LossOutputError], message: str, term: str) -> LossOutputError:
+    return cls(message, term=term)
 
 
 class NonFiniteLossError(FloatingPointError):

@@ -24,6 +24,7 @@ calls a pure function for the math::
 from __future__ import annotations
 
 import operator
+import types
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, NoReturn, Protocol, TypeVar
@@ -32,7 +33,13 @@ import attrs
 import torch
 from torch import Tensor, nn
 
-from typed_losses.errors import LossInputError, LossShapeError, _rebuild_input_error
+from typed_losses.errors import (
+    LossInputError,
+    LossOutputError,
+    LossShapeError,
+    _rebuild_input_error,
+    _rebuild_output_error,
+)
 
 __all__ = [
     "Batch",
@@ -206,16 +213,106 @@ def _compiling_error_class(kind: str) -> type[LossInputError]:
 
 
 def _raise_while_compiling(
-    kind: str, message: str, term: str, key: str, source: str, available: tuple[str, ...]
+    kind: str,
+    message: str,
+    term: str,
+    key: str,
+    source: str,
+    available: tuple[str, ...],
+    other: tuple[str, ...] = (),
 ) -> NoReturn:
+    """Raise the error of ``kind``: "missing" (``available`` are the keys), "both" (missing from both mappings:
+    ``available`` are sample_list's keys, ``other`` model_output's), "shape" or "input" (``message``)."""
     cls = _compiling_error_class(kind)
     if kind == "missing":
         raise cls.missing(term=term, key=key, source=source, available=available)
+    if kind == "both":
+        raise cls.missing_from_both(term=term, key=key, sample_keys=available, output_keys=other)
     raise cls(message, term=term, key=key, source=source, available=available)
+
+
+@cache
+def _compiling_output_error_class() -> type[LossOutputError]:
+    from traceback import StackSummary
+
+    from torch._dynamo.exc import TorchRuntimeError  # imported only once Dynamo is tracing
+
+    class _RaisedWhileCompiling(LossOutputError, TorchRuntimeError):
+        def __init__(self, message: str, *, term: str) -> None:
+            LossOutputError.__init__(self, message, term=term)
+            self.msg = self._text = message
+            self.real_stack = StackSummary()
+
+        def __str__(self) -> str:
+            return self._text
+
+        def __reduce__(self) -> tuple[object, ...]:
+            return (_rebuild_output_error, (LossOutputError, self._text, self.term))
+
+    _RaisedWhileCompiling.__name__ = _RaisedWhileCompiling.__qualname__ = LossOutputError.__name__
+    _RaisedWhileCompiling.__module__ = LossOutputError.__module__
+    return _RaisedWhileCompiling
+
+
+def _raise_output_error_while_compiling(message: str, term: str) -> NoReturn:
+    raise _compiling_output_error_class()(message, term=term)
 
 
 # What ``torch.compiler.assume_constant_result`` sets: Dynamo calls the function for real while tracing.
 _raise_while_compiling._dynamo_marked_constant = True  # type: ignore[attr-defined]
+_raise_output_error_while_compiling._dynamo_marked_constant = True  # type: ignore[attr-defined]
+
+
+def output_error(loss: Loss[Any] | None, problem: str) -> LossOutputError:
+    """A :class:`LossOutputError` about what ``loss`` returned: ``loss 'ce' (cross_entropy) {problem}``.
+
+    ``raise`` it; under ``torch.compile`` it raises the error itself (see ``_raise_while_compiling``).
+    """
+    label = "a loss" if loss is None else f"loss {loss.term_label}"
+    term = "" if loss is None else loss.term_name
+    message = f"{label} {problem}"
+    if torch.compiler.is_compiling():
+        _raise_output_error_while_compiling(message, term)
+    return LossOutputError(message, term=term)
+
+
+_MODULE_CALL = nn.Module.__call__
+
+
+def _call_loss(self: Loss[Any], sample_list: Batch, model_output: Batch, *args: Any, **kwargs: Any) -> Any:
+    """``Loss.__call__``: ``nn.Module.__call__``, and an exception escaping it names the term.
+
+    ``try`` costs nothing unless something is raised. A ``KeyError`` for a key missing from the batch (read by
+    subscription, ``model_output["scores"]``) becomes the :class:`LossInputError` a declared input gives;
+    any other exception gets a note ``raised by loss term 'ce' (cross_entropy)`` (type and message kept).
+    """
+    try:
+        return _MODULE_CALL(self, sample_list, model_output, *args, **kwargs)
+    except (LossInputError, LossOutputError):
+        raise  # they name their term already
+    except KeyError as exc:
+        error = self._subscript_error(exc, sample_list, model_output)
+        if error is None:
+            self._name_in(exc)
+            raise
+        raise error from exc
+    except Exception as exc:
+        self._name_in(exc)
+        raise
+
+
+def _own_call(cls: type) -> Any:
+    """A copy of :func:`_call_loss` with its own code object, for ``cls.__call__``.
+
+    ``torch.compile(loss)`` compiles the module's ``__call__`` frame, and Dynamo keeps its compiled frames
+    (and counts recompilations against its limit) per code object: one code object shared by every loss
+    class would hit that limit after a few compiled losses. A distinct qualified name keeps them apart.
+    """
+    code = _call_loss.__code__.replace(co_qualname=f"{cls.__qualname__}.__call__")
+    function = types.FunctionType(code, _call_loss.__globals__, "__call__")
+    function.__qualname__ = f"{cls.__qualname__}.__call__"
+    function.__doc__ = _call_loss.__doc__
+    return function
 
 
 class Loss(nn.Module, Generic[P]):
@@ -242,6 +339,8 @@ class Loss(nn.Module, Generic[P]):
         inferred = params_class_of(cls)
         if inferred is not None:
             cls.params_class = inferred
+        if "__call__" not in cls.__dict__:
+            cls.__call__ = _own_call(cls)  # type: ignore[method-assign]
 
     def __init__(self, params: P, *, name: str | None = None) -> None:
         super().__init__()
@@ -257,6 +356,46 @@ class Loss(nn.Module, Generic[P]):
     if TYPE_CHECKING:
         # nn.Module.__call__ returns Any; calling a loss returns what its forward returns.
         def __call__(self: _Forward[R_co], sample_list: Batch, model_output: Batch) -> R_co: ...
+
+    else:
+        # Every exception escaping the loss names its term (see _call_loss); each subclass gets its own copy.
+        __call__ = _call_loss
+
+    @property
+    def term_label(self) -> str:
+        """The term's name for messages, with the loss type when they differ: ``'answer' (cross_entropy)``."""
+        loss_type = type(self).loss_name or type(self).__name__
+        return repr(self.term_name) if self.term_name == loss_type else f"{self.term_name!r} ({loss_type})"
+
+    def _name_in(self, exc: BaseException) -> None:
+        """Add a note naming this term to ``exc`` (it keeps its type, message and traceback)."""
+        if not torch.compiler.is_compiling():
+            exc.add_note(f"raised by loss term {self.term_label}")
+
+    def _subscript_error(self, exc: KeyError, sample_list: object, model_output: object) -> LossInputError | None:
+        """The :class:`LossInputError` for a key read by subscription and missing from the batch, else ``None``.
+
+        A key that one mapping holds was read from the other (named); a key that both hold did not come from
+        them (``None``: the ``KeyError`` is the loss's own).
+        """
+        if len(exc.args) != 1 or not isinstance(exc.args[0], str):
+            return None
+        key: str = exc.args[0]
+        in_sample = isinstance(sample_list, Mapping) and key in sample_list
+        in_output = isinstance(model_output, Mapping) and key in model_output
+        if in_sample and in_output:
+            return None
+        sample_keys, output_keys = tuple(_keys_of(sample_list)), tuple(_keys_of(model_output))
+        if in_sample or in_output:
+            source, available = ("model_output", output_keys) if in_sample else ("sample_list", sample_keys)
+            if torch.compiler.is_compiling():
+                _raise_while_compiling("missing", "", self.term_name, key, source, available)
+            return LossInputError.missing(term=self.term_name, key=key, source=source, available=available)
+        if torch.compiler.is_compiling():
+            _raise_while_compiling("both", "", self.term_name, key, "", sample_keys, output_keys)
+        return LossInputError.missing_from_both(
+            term=self.term_name, key=key, sample_keys=sample_keys, output_keys=output_keys
+        )
 
     def extra_repr(self) -> str:
         return repr(self.params)

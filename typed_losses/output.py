@@ -8,31 +8,73 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from torch import Tensor
 from torch.utils import _pytree as pytree
 
-from typed_losses.loss import LossValue
+from typed_losses.loss import Loss, LossValue, output_error, shape_of
 
-__all__ = ["LossOutput", "contribution"]
+__all__ = ["LossOutput", "contribution", "mean_of"]
+
+_EXPECTED = "a loss returns a tensor or a mapping of term names to tensors"
 
 
-def contribution(value: LossValue, name: str = "", terms: dict[str, Tensor] | None = None) -> Tensor | None:
+def contribution(
+    value: LossValue, name: str = "", terms: dict[str, Tensor] | None = None, *, loss: Loss[Any] | None = None
+) -> Tensor | None:
     """What a loss value adds to a total: its mean, or the sum of its terms' means (``None``: no terms).
 
     With ``terms``, also records the value there: as ``name``, or one ``"{name}/{child}"`` entry per child.
+    ``value`` is checked (a :class:`~typed_losses.LossOutputError` naming ``loss`` and what it returned): a
+    tensor (floating-point unless 0-dim), or a mapping of names to such tensors holding exactly the loss's
+    declared ``output_terms`` (when it declares them).
     """
     if isinstance(value, Tensor):
         if terms is not None:
             terms[name] = value
-        return value if value.dim() == 0 else value.mean()
+        return value if value.dim() == 0 else mean_of(value, loss)
+    if not isinstance(value, Mapping):
+        raise output_error(loss, f"returned {_describe(value)}; {_EXPECTED}")
+    declared = () if loss is None else loss.output_terms
+    if declared and value.keys() != set(declared):
+        returned = tuple(value)
+        raise output_error(loss, f"declares output_terms {declared!r} but returned the terms {returned!r}")
     total: Tensor | None = None
     for child, child_value in value.items():
+        if not isinstance(child, str) or not isinstance(child_value, Tensor):
+            raise output_error(
+                loss, f"returned a mapping whose item {child!r} is {_describe(child_value)}; {_EXPECTED}"
+            )
         if terms is not None:
             terms[f"{name}/{child}"] = child_value
-        part = child_value if child_value.dim() == 0 else child_value.mean()
+        part = child_value if child_value.dim() == 0 else mean_of(child_value, loss, child)
         total = part if total is None else total + part
     return total
+
+
+def mean_of(value: Tensor, loss: Loss[Any] | None = None, child: str | None = None) -> Tensor:
+    """``value.mean()``, or a :class:`~typed_losses.LossOutputError` when ``value`` is not floating-point."""
+    if value.is_floating_point() or value.is_complex():
+        return value.mean()
+    what = _describe(value) if child is None else f"a mapping whose item {child!r} is {_describe(value)}"
+    raise output_error(loss, f"returned {what}; the total takes its mean, which needs a floating-point tensor")
+
+
+def _describe(value: object) -> str:
+    """What came back, for messages: ``None``, ``float 0.5``, ``a list of 2 items``, ``an int64 tensor of shape (4,)``."""
+    if value is None:
+        return "None"
+    if isinstance(value, Tensor):
+        dtype = str(value.dtype).removeprefix("torch.")
+        return f"{'an' if dtype[0] in 'aeiou' else 'a'} {dtype} tensor of shape {shape_of(value)}"
+    if isinstance(value, (bool, int, float, complex)):
+        return f"{type(value).__name__} {value!r}"
+    if isinstance(value, Mapping):
+        return f"a mapping ({type(value).__name__})"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} item{'' if len(value) == 1 else 's'}"
+    return f"a {type(value).__name__}"
 
 
 @dataclasses.dataclass(frozen=True)

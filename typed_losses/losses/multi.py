@@ -87,7 +87,7 @@ class MultiLoss(Loss[MultiParams]):
     def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
         total: Tensor | None = None
         for weight, loss in zip(self.weights, self.losses, strict=True):
-            part = contribution(loss(sample_list, model_output))
+            part = contribution(loss(sample_list, model_output), loss=loss)
             if part is None:
                 continue
             if weight != 1.0:

@@ -1,0 +1,233 @@
+"""Errors escaping a term name it: missing keys read by subscription, other exceptions, bad return values.
+
+A custom loss written as MMF's tutorial writes it (``model_output["scores"]``) gets the same
+``LossInputError`` a declared input gives; any other exception keeps its type and message and gains a note
+naming the term; a return value that is not a loss value is a ``LossOutputError`` naming the term and what
+came back. Eager and under ``torch.compile(fullgraph=True)``.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any, ClassVar
+
+import attrs
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from typed_losses import LossCollection, LossInputError, LossOutputError, LossShapeError, Term
+from typed_losses.loss import Batch, Loss
+from typed_losses.losses import CrossEntropyParams, MultiParams
+
+SCORES = torch.tensor([[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]])
+INDICES = torch.tensor([0, 2])
+
+
+@attrs.frozen
+class TutorialParams:
+    pass
+
+
+class TutorialLoss(Loss[TutorialParams]):
+    """MMF's "Adding a custom loss" tutorial: reads the batch by subscription, declares nothing."""
+
+    loss_name: ClassVar[str | None] = "tutorial"
+
+    def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
+        return F.cross_entropy(model_output["scores"], sample_list["targets"])
+
+
+@attrs.frozen
+class ReturnsParams:
+    value: Any = None
+
+
+class ReturnsLoss(Loss[ReturnsParams]):
+    """Returns ``params.value`` whatever it is."""
+
+    loss_name: ClassVar[str | None] = "returns"
+
+    def forward(self, sample_list: Batch, model_output: Batch) -> Any:
+        return self.params.value
+
+
+class DeclaresLoss(ReturnsLoss):
+    output_terms = ("a", "b")
+
+
+def tutorial(name: str = "mine") -> LossCollection:
+    return LossCollection([Term(TutorialParams(), loss=TutorialLoss, name=name)])
+
+
+def returning(value: object, loss: type[ReturnsLoss] = ReturnsLoss) -> LossCollection:
+    return LossCollection([Term(ReturnsParams(value), loss=loss, name="mine")])
+
+
+# -- a key read by subscription ----------------------------------------------------------------------------
+
+
+def test_a_key_missing_from_both_mappings_names_the_term_and_both_mappings() -> None:
+    with pytest.raises(LossInputError) as info:
+        tutorial()({"targets": INDICES}, {"logits": SCORES})
+    assert type(info.value) is LossInputError
+    assert str(info.value) == (
+        "loss 'mine' needs 'scores', which is missing from sample_list (available: 'targets') "
+        "and from model_output (available: 'logits')"
+    )
+    assert (info.value.term, info.value.key, info.value.source) == ("mine", "scores", "sample_list and model_output")
+    assert info.value.available == ("targets", "logits")
+    assert isinstance(info.value.__cause__, KeyError)  # the line that subscripted is in the traceback
+    again = pickle.loads(pickle.dumps(info.value))
+    assert (type(again), str(again), again.available) == (LossInputError, str(info.value), info.value.available)
+
+
+def test_a_key_the_other_mapping_holds_names_the_mapping_it_was_read_from() -> None:
+    with pytest.raises(LossInputError) as info:
+        tutorial()({"scores": SCORES}, {"targets": INDICES})  # the two mappings swapped
+    assert str(info.value) == "loss 'mine' needs model_output['scores'], which is missing (available: 'targets')"
+    assert (info.value.key, info.value.source, info.value.available) == ("scores", "model_output", ("targets",))
+    with pytest.raises(LossInputError) as empty:
+        tutorial()({}, {"scores": SCORES})
+    assert str(empty.value) == (
+        "loss 'mine' needs 'targets', which is missing from sample_list (it is empty) "
+        "and from model_output (available: 'scores')"
+    )
+
+
+def test_the_loss_alone_raises_the_same_error() -> None:
+    loss = TutorialLoss(TutorialParams(), name="alone")
+    with pytest.raises(LossInputError, match=r"^loss 'alone' needs 'targets', which is missing from sample_list"):
+        loss({}, {"scores": SCORES})
+    torch.testing.assert_close(loss({"targets": INDICES}, {"scores": SCORES}), F.cross_entropy(SCORES, INDICES))
+
+
+@pytest.mark.parametrize("fullgraph", [True, False])
+def test_compiled_subscription_errors_are_the_eager_ones(fullgraph: bool) -> None:
+    collection = tutorial()
+    torch._dynamo.reset()
+    compiled = torch.compile(collection, fullgraph=fullgraph, backend="eager")
+    good = compiled({"targets": INDICES}, {"scores": SCORES}).total
+    torch.testing.assert_close(good, F.cross_entropy(SCORES, INDICES))
+    with pytest.raises(LossInputError) as both:
+        compiled({"targets": INDICES}, {"logits": SCORES})
+    assert str(both.value) == (
+        "loss 'mine' needs 'scores', which is missing from sample_list (available: 'targets') "
+        "and from model_output (available: 'logits')"
+    )
+    assert type(pickle.loads(pickle.dumps(both.value))) is LossInputError
+    with pytest.raises(LossInputError) as one:
+        compiled({"scores": SCORES}, {"targets": INDICES})
+    assert str(one.value) == "loss 'mine' needs model_output['scores'], which is missing (available: 'targets')"
+    torch.testing.assert_close(compiled({"targets": INDICES}, {"scores": SCORES}).total, good)
+
+
+# -- any other exception ------------------------------------------------------------------------------------
+
+
+def test_other_exceptions_keep_type_and_message_and_name_the_term() -> None:
+    collection = LossCollection([Term(CrossEntropyParams(), name="answer")])
+    with pytest.raises(IndexError) as info:  # an out-of-range class: torch's check (it needs the values)
+        collection({"targets": torch.tensor([0, 5])}, {"scores": SCORES})
+    assert str(info.value) == "Target 5 is out of bounds."
+    assert info.value.__notes__ == ["raised by loss term 'answer' (cross_entropy)"]
+    with pytest.raises(IndexError) as plain:
+        LossCollection([CrossEntropyParams()])({"targets": torch.tensor([0, 5])}, {"scores": SCORES})
+    assert plain.value.__notes__ == ["raised by loss term 'cross_entropy'"]
+
+
+def test_a_key_error_that_is_not_about_the_batch_gets_a_note() -> None:
+    class Lookup(TutorialLoss):
+        def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
+            return {0: SCORES.sum()}[1]  # the loss's own mapping
+
+    with pytest.raises(KeyError) as info:
+        LossCollection([Term(TutorialParams(), loss=Lookup, name="lookup")])({}, {})
+    assert info.value.args == (1,)
+    assert info.value.__notes__ == ["raised by loss term 'lookup' (tutorial)"]
+
+
+def test_a_child_of_multi_is_named_and_so_is_multi() -> None:
+    collection = LossCollection([Term(MultiParams(losses=[Term(CrossEntropyParams())]), name="mixed")])
+    with pytest.raises(IndexError) as info:
+        collection({"targets": torch.tensor([3, 0])}, {"scores": SCORES})
+    assert info.value.__notes__ == ["raised by loss term 'cross_entropy'", "raised by loss term 'mixed' (multi)"]
+
+
+# -- return values ------------------------------------------------------------------------------------------
+
+EXPECTED = "a loss returns a tensor or a mapping of term names to tensors"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, f"loss 'mine' (returns) returned None; {EXPECTED}"),
+        (0.5, f"loss 'mine' (returns) returned float 0.5; {EXPECTED}"),
+        ([SCORES.sum()], f"loss 'mine' (returns) returned a list of 1 item; {EXPECTED}"),
+        ("total", f"loss 'mine' (returns) returned a str; {EXPECTED}"),
+        (
+            {"a": {"b": SCORES.sum()}},
+            f"loss 'mine' (returns) returned a mapping whose item 'a' is a mapping (dict); {EXPECTED}",
+        ),
+        ({"a": 1.0}, f"loss 'mine' (returns) returned a mapping whose item 'a' is float 1.0; {EXPECTED}"),
+        (
+            torch.tensor([1, 2]),
+            "loss 'mine' (returns) returned an int64 tensor of shape (2,); "
+            "the total takes its mean, which needs a floating-point tensor",
+        ),
+        (
+            {"a": torch.tensor([True, False])},
+            "loss 'mine' (returns) returned a mapping whose item 'a' is a bool tensor of shape (2,); "
+            "the total takes its mean, which needs a floating-point tensor",
+        ),
+    ],
+    ids=["none", "float", "list", "str", "nested", "child-float", "int-vector", "child-bool-vector"],
+)
+def test_a_value_that_is_not_a_loss_value_names_the_term_and_what_came_back(value: object, message: str) -> None:
+    with pytest.raises(LossOutputError) as info:
+        returning(value)({}, {})
+    assert str(info.value) == message
+    assert info.value.term == "mine" and isinstance(info.value, TypeError)
+    again = pickle.loads(pickle.dumps(info.value))
+    assert (type(again), str(again), again.term) == (LossOutputError, message, "mine")
+
+
+def test_inside_multi_the_child_is_named() -> None:
+    child = Term(ReturnsParams(None), loss=ReturnsLoss, name="child")
+    with pytest.raises(LossOutputError, match=r"^loss 'child' \(returns\) returned None; "):
+        LossCollection([Term(MultiParams(losses=[child]), name="mixed")])({}, {})
+
+
+def test_integer_scalars_and_float_vectors_are_loss_values() -> None:
+    assert float(returning(torch.tensor(3))({}, {}).total) == 3.0
+    assert float(returning(torch.tensor([1.0, 2.0]))({}, {}).total) == 1.5
+    out = returning({"a": torch.tensor(1.0), "b": torch.tensor([2.0, 4.0])})({}, {})
+    assert list(out.terms) == ["mine/a", "mine/b"] and float(out.total) == 4.0
+
+
+def test_declared_output_terms_are_enforced() -> None:
+    a, b = torch.tensor(1.0), torch.tensor(2.0)
+    with pytest.raises(LossOutputError) as info:
+        returning({"a": a, "c": b}, DeclaresLoss)({}, {})
+    assert str(info.value) == "loss 'mine' (returns) declares output_terms ('a', 'b') but returned the terms ('a', 'c')"
+    with pytest.raises(LossOutputError, match=r"returned the terms \('a',\)$"):
+        returning({"a": a}, DeclaresLoss)({}, {})
+    out = returning({"b": b, "a": a}, DeclaresLoss)({}, {})  # the order is the loss's
+    assert list(out.terms) == ["mine/b", "mine/a"] and float(out.total) == 3.0
+
+
+def test_a_compiled_collection_raises_the_eager_output_error() -> None:
+    collection = returning({"a": torch.tensor(1.0), "c": torch.tensor(2.0)}, DeclaresLoss)
+    torch._dynamo.reset()
+    with pytest.raises(LossOutputError) as info:
+        torch.compile(collection, fullgraph=True, backend="eager")({}, {})
+    assert str(info.value) == "loss 'mine' (returns) declares output_terms ('a', 'b') but returned the terms ('a', 'c')"
+    assert type(pickle.loads(pickle.dumps(info.value))) is LossOutputError
+
+
+def test_shape_errors_are_unchanged_and_carry_no_note() -> None:
+    with pytest.raises(LossShapeError) as info:
+        LossCollection([CrossEntropyParams()])({"targets": INDICES}, {"scores": SCORES[0]})
+    assert not hasattr(info.value, "__notes__")
