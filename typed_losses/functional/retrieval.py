@@ -54,7 +54,8 @@ def _hinge_costs(correlations: Tensor, margin: float, hard: bool) -> Tensor:
     cost_s = cost_s.masked_fill(eye, 0.0)
     cost_im = cost_im.masked_fill(eye, 0.0)
     if hard:
-        return cost_s.amax(dim=-1).sum(dim=-1) + cost_im.amax(dim=-2).sum(dim=-1)
+        # max, as MMF: between exactly tied hardest negatives the gradient goes to one (amax would split it).
+        return cost_s.max(dim=-1).values.sum(dim=-1) + cost_im.max(dim=-2).values.sum(dim=-1)
     return cost_s.sum(dim=(-2, -1)) + cost_im.sum(dim=(-2, -1))
 
 
@@ -65,7 +66,8 @@ def in_batch_hinge(images: Tensor, texts: Tensor, *, margin: float = 0.0, hard: 
 
     .. math:: \ell = \sum_{i \ne j} [m + S_{ij} - d_i]_+ + \sum_{i \ne j} [m + S_{ij} - d_j]_+
 
-    With ``hard=True`` only the largest cost of each row (first sum) and of each column (second sum) counts.
+    With ``hard=True`` only the largest cost of each row (first sum) and of each column (second sum) counts
+    (between exactly tied largest costs, the gradient goes to one of them, as in MMF).
     No division by B. When ``texts`` has ``B * F`` rows, rows ``b*F .. b*F+F-1`` are image ``b``'s captions
     and the loss is summed over the ``F`` matrices :math:`S^{(f)}_{ij} = I_i \cdot T_{jF+f}`.
 

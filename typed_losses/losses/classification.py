@@ -13,7 +13,13 @@ from torch import Tensor
 from typed_losses.constraints import constraint, param
 from typed_losses.functional.classification import caption_cross_entropy, nll_loss
 from typed_losses.loss import Batch, Loss, model_input, sample_input
-from typed_losses.losses.inputs import CLASS_TARGETS, read_same_shape
+from typed_losses.losses.inputs import (
+    CLASS_TARGETS,
+    check_class_indices,
+    check_class_weights,
+    check_index_dtype,
+    read_same_shape,
+)
 from typed_losses.registry import register_loss
 
 __all__ = [
@@ -64,9 +70,13 @@ class CrossEntropyLoss(Loss[CrossEntropyParams]):
     def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
         scores = self.read(SCORES, sample_list, model_output)
         targets = self.read(CLASS_TARGETS, sample_list, model_output)
+        if not (targets.is_floating_point() and targets.shape == scores.shape):  # else: class probabilities
+            check_class_indices(self, SCORES, scores, CLASS_TARGETS, targets, probabilities=True)
         weight = self.class_weight
-        if weight is not None and weight.dtype != scores.dtype:
-            weight = weight.to(scores.dtype)
+        if weight is not None:
+            check_class_weights(self, weight, SCORES, scores, scores.size(1))
+            if weight.dtype != scores.dtype:
+                weight = weight.to(scores.dtype)
         p = self.params
         return F.cross_entropy(
             scores,
@@ -130,7 +140,8 @@ class CaptionCrossEntropyLoss(Loss[CaptionCrossEntropyParams]):
 
     Differs from MMF: the packing is a mask (no host sync, compiles to one graph); ``caption_len`` is read
     from any mapping (MMF only sees it as an attribute of a ``SampleList``); a length <= 1 contributes no
-    tokens instead of raising.
+    tokens instead of raising; a ``caption_len - 1`` larger than the sequence length T counts all T steps
+    (silently clamped: noticing it would need a host sync; MMF fails in backward).
     """
 
     inputs = (CAPTION_SCORES, CAPTION_TARGETS, CAPTION_LEN)
@@ -139,6 +150,7 @@ class CaptionCrossEntropyLoss(Loss[CaptionCrossEntropyParams]):
         scores = self.read(CAPTION_SCORES, sample_list, model_output)
         targets = self.read(CAPTION_TARGETS, sample_list, model_output)
         caption_len = self.read_optional(CAPTION_LEN, sample_list, model_output)
+        check_index_dtype(self, CAPTION_TARGETS, targets)
         self.check_same_size(CAPTION_SCORES, scores, CAPTION_TARGETS, targets, 0)
         self.check_same_size(CAPTION_SCORES, scores, CAPTION_TARGETS, targets, 1)
         if caption_len is not None:

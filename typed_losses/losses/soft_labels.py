@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 import attrs
+import torch
 from torch import Tensor
 
 from typed_losses.constraints import constraint, param
@@ -177,6 +178,10 @@ class SoftLabelCrossEntropyLoss(Loss[SoftLabelCrossEntropyParams]):
         scores = self.read(SCORES, sample_list, model_output)
         targets = self.read(SOFT_LABELS, sample_list, model_output)
         if targets.dim() == 1:
+            if targets.is_floating_point() or targets.dtype == torch.bool:  # would be truncated to classes
+                raise self.input_error(
+                    SOFT_LABELS, f"1-D targets are class indices and must be integers, found {targets.dtype}"
+                )
             self.check_same_size(SCORES, scores, SOFT_LABELS, targets, 0)
         else:
             self.check_same_shape(SCORES, scores, SOFT_LABELS, targets)
