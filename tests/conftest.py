@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated global registry for tests that register their own losses."""
+"""Shared fixtures: an isolated global registry for tests that register their own losses; fresh Dynamo caches."""
 
 from __future__ import annotations
 
@@ -20,3 +20,19 @@ def clean_registry() -> Iterator[None]:
     finally:
         REGISTRY._by_name.clear()
         REGISTRY._by_name.update(saved)
+
+
+@pytest.fixture
+def fresh_dynamo() -> Iterator[None]:
+    """Dynamo's caches empty before and after the test.
+
+    Compiled frames stay cached per code object (``LossCollection.forward`` is one for every collection) and
+    count toward Dynamo's recompile limit (8) for the tests that run later in the same process.
+    """
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    try:
+        yield
+    finally:
+        torch._dynamo.reset()

@@ -162,9 +162,8 @@ def test_class_weights_on_another_device_say_to_move_the_collection() -> None:
 
 
 @pytest.mark.parametrize("dynamic", [False, True])
-def test_compiled_index_checks_raise_the_eager_errors(dynamic: bool) -> None:
+def test_compiled_index_checks_raise_the_eager_errors(dynamic: bool, fresh_dynamo: None) -> None:
     collection = LossCollection.from_config(["cross_entropy"])
-    torch._dynamo.reset()
     compiled = torch.compile(collection, fullgraph=True, backend="eager", dynamic=dynamic)
     for batch in (3, 4):
         torch.testing.assert_close(

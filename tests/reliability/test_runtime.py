@@ -194,9 +194,8 @@ def test_concurrent_skip_blocks_on_one_collection_keep_each_threads_mode() -> No
         collection({}, {"scores": SCORES})
 
 
-def test_the_per_call_mode_compiles_to_one_graph_per_mode() -> None:
+def test_the_per_call_mode_compiles_to_one_graph_per_mode(fresh_dynamo: None) -> None:
     collection = LossCollection([CrossEntropyParams()])
-    torch._dynamo.reset()
     counter = CompileCounter()
     compiled = torch.compile(collection, fullgraph=True, backend=counter)
     assert compiled({}, {"scores": SCORES}, missing_targets="skip").skipped == ("cross_entropy",)

@@ -104,9 +104,8 @@ def test_the_loss_alone_raises_the_same_error() -> None:
 
 
 @pytest.mark.parametrize("fullgraph", [True, False])
-def test_compiled_subscription_errors_are_the_eager_ones(fullgraph: bool) -> None:
+def test_compiled_subscription_errors_are_the_eager_ones(fullgraph: bool, fresh_dynamo: None) -> None:
     collection = tutorial()
-    torch._dynamo.reset()
     compiled = torch.compile(collection, fullgraph=fullgraph, backend="eager")
     good = compiled({"targets": INDICES}, {"scores": SCORES}).total
     torch.testing.assert_close(good, F.cross_entropy(SCORES, INDICES))
@@ -218,9 +217,8 @@ def test_declared_output_terms_are_enforced() -> None:
     assert list(out.terms) == ["mine/b", "mine/a"] and float(out.total) == 3.0
 
 
-def test_a_compiled_collection_raises_the_eager_output_error() -> None:
+def test_a_compiled_collection_raises_the_eager_output_error(fresh_dynamo: None) -> None:
     collection = returning({"a": torch.tensor(1.0), "c": torch.tensor(2.0)}, DeclaresLoss)
-    torch._dynamo.reset()
     with pytest.raises(LossOutputError) as info:
         torch.compile(collection, fullgraph=True, backend="eager")({}, {})
     assert str(info.value) == "loss 'mine' (returns) declares output_terms ('a', 'b') but returned the terms ('a', 'c')"
