@@ -15,8 +15,8 @@ per name (:mod:`typed_losses.builders`, generated). It imports the catalog, so i
 from typing import TYPE_CHECKING
 
 from typed_losses.collection import LossCollection
+from typed_losses.config.check import check_losses, check_params_data
 from typed_losses.config.convert import unstructure_params
-from typed_losses.config.entries import check_losses, check_params_data
 from typed_losses.config.yaml import load_yaml, load_yaml_text
 from typed_losses.constraints import constraint, param
 from typed_losses.errors import (

@@ -18,7 +18,7 @@ from typing import Any, Literal, overload
 
 import attrs
 
-from typed_losses.config.entries import check_params_data
+from typed_losses.config.check import check_params_data
 from typed_losses.errors import ConfigIssue, LossConfigError
 from typed_losses.loss import Loss
 from typed_losses.losses.binary import (

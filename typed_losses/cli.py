@@ -17,8 +17,8 @@ from typing import TextIO
 
 from typed_losses import __version__
 from typed_losses.cli_support import LOSSES_KEY, count, find_losses, printable, select
-from typed_losses.config.entries import check_losses
-from typed_losses.config.locate import render_path
+from typed_losses.config.check import check_losses
+from typed_losses.config.paths import render_path
 from typed_losses.config.yaml import load_yaml, path_of
 from typed_losses.errors import ConfigIssue, LossConfigError
 from typed_losses.introspect import params_info

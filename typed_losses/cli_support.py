@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import unicodedata
 
-from omegaconf import DictConfig, ListConfig
 from omegaconf.base import Container, Node
 
-from typed_losses.config.paths import node_at
+from typed_losses.config.paths import find_key, node_at
 from typed_losses.errors import ConfigIssue, LossConfigError
+from typed_losses.rules import LOSSES_KEY
 
 __all__ = ["LOSSES_KEY", "count", "find_losses", "losses_node", "printable", "select"]
-
-LOSSES_KEY = "losses"
 
 #: Unicode categories never written to a terminal as they are: control (ESC, BEL, newlines), format
 #: (bidirectional overrides, zero-width characters), surrogates, private use, unassigned, line/paragraph
@@ -45,22 +43,8 @@ def count(number: int, noun: str, plural: str | None = None) -> str:
 
 
 def find_losses(node: Node, key: str = LOSSES_KEY) -> list[Node]:
-    """Every value of a key named ``key`` anywhere in the document, outermost first, unresolved."""
-    found: list[Node] = []
-    if isinstance(node, DictConfig):
-        for name in node:
-            child = node._get_node(name)
-            assert isinstance(child, Node)
-            if name == key:
-                found.append(child)
-            elif isinstance(child, Container):
-                found.extend(find_losses(child, key))
-    elif isinstance(node, ListConfig):
-        for i in range(len(node)):
-            item = node._get_node(i)
-            if isinstance(item, Container):
-                found.extend(find_losses(item, key))
-    return found
+    """Every value of a key named ``key`` anywhere in the document, in document order, unresolved."""
+    return [found for _, found in find_key(node, key)]
 
 
 def select(root: Container, dotted: str) -> Node | None:

@@ -14,11 +14,12 @@ from torch import Tensor, nn
 from typed_losses import checkpoint
 from typed_losses.checkpoint import STATE_FORMAT
 from typed_losses.config.bounds import MAX_DEPTH, check_depth, ensure_headroom
-from typed_losses.config.entries import DEFAULT_LABEL, CheckedTerm, check_losses
+from typed_losses.config.check import CheckedTerm, check_losses, check_terms, term_spec
 from typed_losses.errors import ConfigIssue, LossConfigError, NonFiniteLossError
 from typed_losses.loss import Batch, Loss, find
 from typed_losses.output import LossOutput, contribution, mean_of
 from typed_losses.registry import REGISTRY, LossSpec, Registry
+from typed_losses.rules import LOSSES_KEY
 from typed_losses.term import Term
 
 __all__ = ["STATE_FORMAT", "LossCollection", "LossList", "MissingTargets", "build_term"]
@@ -60,28 +61,10 @@ class LossList(nn.ModuleList):
 
 
 def _spec_for(term: Term[Any], registry: Registry) -> LossSpec:
-    params_class = type(term.params)
-    if term.loss is not None:
-        if term.loss.loss_name is not None:
-            spec = registry.get(term.loss.loss_name)
-            if spec is not None and spec.loss_class is term.loss:
-                return spec
-        return LossSpec(term.loss.loss_name or term.loss.__name__, term.loss, params_class)
-    specs = registry.for_params(params_class)
-    if len(specs) == 1:
-        return specs[0]
-    if not specs:
-        raise LossConfigError([ConfigIssue(params_class.__name__, f"no registered loss takes {params_class.__name__}")])
-    names = ", ".join(s.name for s in specs)
-    raise LossConfigError(
-        [
-            ConfigIssue(
-                params_class.__name__,
-                f"{params_class.__name__} is the params class of several losses ({names})",
-                hint="wrap it in Term(params, loss=TheLossClass)",
-            )
-        ]
-    )
+    spec = term_spec(term, registry)
+    if isinstance(spec, LossSpec):
+        return spec
+    raise LossConfigError([ConfigIssue(type(term.params).__name__, spec[0], hint=spec[1])])
 
 
 def build_term(term: Term[Any], registry: Registry = REGISTRY) -> tuple[str, Loss[Any]]:
@@ -169,38 +152,20 @@ class LossCollection(nn.Module):
                 "LossCollection takes a sequence of params instances or Term values; "
                 "use LossCollection.from_config for a config"
             )
-        terms: list[Term[Any]] = []
-        issues: list[ConfigIssue] = []
-        for index, item in enumerate(items):
-            if isinstance(item, Term):
-                terms.append(item)
-            elif attrs.has(type(item)):
-                terms.append(Term(item))
-            else:
-                issues.append(
-                    ConfigIssue(f"items[{index}]", f"expected a params instance or a Term, found {type(item).__name__}")
-                )
-        if not terms and not issues:
-            issues.append(ConfigIssue("items", "no losses: a collection needs at least one term"))
-        names: list[str] = []
-        modules: list[Loss[Any]] = []
-        for index, term in enumerate(terms):
-            try:
-                name, module = build_term(term, registry)
-            except LossConfigError as exc:
-                issues.extend(attrs.evolve(i, path=f"items[{index}]") for i in exc.issues)
-                continue
-            if name in names:
-                issues.append(
-                    ConfigIssue(f"items[{index}]", f"duplicate term name {name!r}", hint="give it a distinct name")
-                )
-                continue
-            names.append(name)
-            modules.append(module)
-        issues.extend(_option_issues(check_finite, missing_targets))
-        if issues:
-            raise LossConfigError(issues)
-        self._init_terms(names, [t.weight for t in terms], modules)
+        option_issues = _option_issues(check_finite, missing_targets)
+        try:
+            checked = check_terms(items, registry=registry)
+        except LossConfigError as exc:
+            raise LossConfigError([*exc.issues, *option_issues]) from None
+        if option_issues:
+            raise LossConfigError(option_issues)
+        self._init_checked(checked, check_finite, missing_targets)
+
+    def _init_checked(
+        self, checked: Sequence[CheckedTerm], check_finite: bool, missing_targets: MissingTargets
+    ) -> None:
+        modules = [t.spec.loss_class(t.params, name=t.name) for t in checked]
+        self._init_terms([t.name for t in checked], [t.weight for t in checked], modules)
         self._init_options(check_finite, missing_targets)
 
     def _init_terms(self, names: list[str], weights: list[float], modules: list[Loss[Any]]) -> None:
@@ -279,7 +244,7 @@ class LossCollection(nn.Module):
         cfg: object,
         *,
         registry: Registry = REGISTRY,
-        label: str = DEFAULT_LABEL,
+        label: str = LOSSES_KEY,
         check_finite: bool = False,
         missing_targets: MissingTargets = "error",
     ) -> LossCollection:
@@ -300,9 +265,7 @@ class LossCollection(nn.Module):
     ) -> LossCollection:
         self = cls.__new__(cls)
         nn.Module.__init__(self)
-        modules = [t.spec.loss_class(t.params, name=t.name) for t in checked]
-        self._init_terms([t.name for t in checked], [t.weight for t in checked], modules)
-        self._init_options(check_finite, missing_targets)
+        self._init_checked(checked, check_finite, missing_targets)
         return self
 
     @classmethod

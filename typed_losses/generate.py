@@ -211,7 +211,7 @@ def builders_module() -> str:
         "",
         "import attrs",
         "",
-        "from typed_losses.config.entries import check_params_data",
+        "from typed_losses.config.check import check_params_data",
         "from typed_losses.errors import ConfigIssue, LossConfigError",
         "from typed_losses.loss import Loss",
     ]

@@ -33,11 +33,12 @@ from omegaconf.base import Container, Node
 from omegaconf.errors import OmegaConfBaseException
 
 from typed_losses.collection import LossCollection
-from typed_losses.config.entries import DEFAULT_LABEL
-from typed_losses.config.paths import node_at
+from typed_losses.config.params import first_line
+from typed_losses.config.paths import followed, node_at
 from typed_losses.config.yaml import path_of
 from typed_losses.errors import ConfigIssue, LossConfigError
 from typed_losses.registry import REGISTRY, Registry
+from typed_losses.rules import DEFAULT_WEIGHT, ENTRY_KEYS, LOSSES_KEY
 
 __all__ = ["SCHEMA_NAME", "LossEntry", "LossesSchema", "losses_from_hydra", "losses_schema", "register_configs"]
 
@@ -50,9 +51,12 @@ class LossEntry:
     """One entry of a ``losses`` list, as Hydra can type it: ``params`` is checked by typed_losses."""
 
     type: str = MISSING
-    weight: float = 1.0
+    weight: float = DEFAULT_WEIGHT
     name: str | None = None
     params: Any = None
+
+
+assert {f.name for f in dataclasses.fields(LossEntry)} == set(ENTRY_KEYS), "entry keys changed: update LossEntry"
 
 
 @dataclasses.dataclass
@@ -113,13 +117,15 @@ def register_configs(
 
 def _strip_null_names(node: Node) -> None:
     """Remove ``name: null`` (the schema's default, meaning "the type") from every entry of ``node``."""
+    node = followed(node)
     if isinstance(node, ListConfig):
         entries = [node._get_node(i) for i in range(len(node))]
     elif isinstance(node, DictConfig):
         entries = [node._get_node(k) for k in node]
     else:
         return
-    for entry in entries:
+    for item in entries:
+        entry = followed(item) if isinstance(item, Node) else item
         if isinstance(entry, DictConfig) and "name" in entry:
             value = entry._get_node("name")
             if isinstance(value, Node) and not isinstance(value, Container) and value._is_none():
@@ -137,7 +143,7 @@ def _plain_copy(node: Node) -> Node:
 
 
 def losses_from_hydra(
-    cfg: Any, key: str | None = None, *, registry: Registry = REGISTRY, label: str = DEFAULT_LABEL
+    cfg: Any, key: str | None = None, *, registry: Registry = REGISTRY, label: str = LOSSES_KEY
 ) -> LossCollection:
     """The :class:`~typed_losses.LossCollection` of a composed Hydra config, after the full check.
 
@@ -156,15 +162,13 @@ def losses_from_hydra(
         node = node_at(cfg, key.split("."))
         if node is None:
             raise LossConfigError([ConfigIssue(key, "no such key in the composed config")])
-        if node._is_missing():
-            raise LossConfigError([ConfigIssue(key, "missing value (???): the composed config sets no losses")])
     try:
         if isinstance(node, Node):
             node = _plain_copy(node)
-        elif isinstance(node, (list, tuple, dict)):
+        elif isinstance(node, (list, tuple, dict)):  # plain data (e.g. to_container of a composed config)
             node = OmegaConf.create(node)
     except OmegaConfBaseException as exc:
-        raise LossConfigError([ConfigIssue(key or "losses", f"cannot read the config: {exc}")]) from None
+        raise LossConfigError([ConfigIssue(key or label, f"cannot read the config: {first_line(exc)}")]) from None
     if isinstance(node, Node):
         _strip_null_names(node)
     return LossCollection.from_config(node, registry=registry, label=label)

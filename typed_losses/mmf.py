@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 from torch import Tensor, nn
 
 from typed_losses.collection import LossCollection
-from typed_losses.config.entries import DEFAULT_LABEL
 from typed_losses.errors import LossInputError
 from typed_losses.loss import Batch
 from typed_losses.output import LossOutput
 from typed_losses.registry import REGISTRY, Registry
+from typed_losses.rules import LOSSES_KEY
 
 __all__ = ["MISSING_TARGETS_WARNING", "MMFLosses", "mmf_log_keys"]
 
@@ -105,7 +105,7 @@ class MMFLosses(nn.Module):
         *,
         predict: bool = False,
         registry: Registry = REGISTRY,
-        label: str = DEFAULT_LABEL,
+        label: str = LOSSES_KEY,
     ) -> None:
         super().__init__()
         if isinstance(losses, LossCollection):

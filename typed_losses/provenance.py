@@ -17,9 +17,9 @@ from omegaconf import DictConfig, ListConfig
 from omegaconf.base import Container, Node
 from omegaconf.nodes import InterpolationResultNode
 
+from typed_losses.config.check import check_losses, entry_nodes
 from typed_losses.config.convert import converter
-from typed_losses.config.entries import check_losses, entry_nodes
-from typed_losses.config.locate import render_path
+from typed_losses.config.paths import render_path
 from typed_losses.config.types import params_fields, term_sequence_fields
 from typed_losses.config.yaml import Key, SourceMap, path_of, source_map_of
 from typed_losses.term import Term

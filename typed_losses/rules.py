@@ -23,6 +23,7 @@ from collections.abc import Sequence
 __all__ = [
     "DEFAULT_WEIGHT",
     "ENTRY_KEYS",
+    "LOSSES_KEY",
     "RESERVED_NAMES",
     "WEIGHT_JSON_SCHEMA",
     "WEIGHT_TEXT",
@@ -33,6 +34,10 @@ __all__ = [
     "output_keys",
     "weight_problem",
 ]
+
+#: The key of a config document that holds the loss entries (MMF: ``model_config.<model>.losses``); also the
+#: label of a ``losses`` value given without a document.
+LOSSES_KEY = "losses"
 
 #: The keys of a mapping entry: ``{type, params, weight, name}``; any other key is a mistake.
 ENTRY_KEYS: tuple[str, ...] = ("type", "params", "weight", "name")

@@ -35,7 +35,6 @@ from typing import Any, Union
 
 import attrs
 
-from typed_losses.config.entries import ENTRY_KEYS
 from typed_losses.config.types import (
     mapping_value,
     optional_inner,
@@ -54,6 +53,7 @@ from typed_losses.constraints import (
 )
 from typed_losses.introspect import params_info
 from typed_losses.registry import REGISTRY, LossSpec, Registry
+from typed_losses.rules import DEFAULT_WEIGHT, ENTRY_KEYS, RESERVED_NAMES, WEIGHT_JSON_SCHEMA
 from typed_losses.term import is_term_type
 
 __all__ = [
@@ -377,13 +377,14 @@ def losses_schema(registry: Registry = REGISTRY) -> JSON:
         },
         "weight": {
             "description": "weight of the term in the total loss (default 1.0)",
-            "default": 1.0,
-            "anyOf": [{"type": "number", "minimum": 0}, _ref(_INTERP)],
+            "default": DEFAULT_WEIGHT,
+            "anyOf": [dict(WEIGHT_JSON_SCHEMA), _ref(_INTERP)],
         },
         "name": {
             "description": "term name (default: the loss type; in the mapping form, the key)",
             "type": "string",
             "minLength": 1,
+            "not": {"enum": list(RESERVED_NAMES)},
         },
     }
     for name, entry in entries.items():

@@ -85,9 +85,9 @@ def test_python_building_reports_every_problem() -> None:
         LossCollection([CrossEntropyParams(), CrossEntropyParams(), "cross_entropy"])  # type: ignore[list-item]
     assert [(i.path, i.message) for i in info.value.issues] == [
         ("items[2]", "expected a params instance or a Term, found str"),
-        ("items[1]", "duplicate term name 'cross_entropy'"),
+        ("items[1]", "duplicate term name 'cross_entropy' (also at items[0])"),
     ]
-    with pytest.raises(LossConfigError, match="at least one term"):
+    with pytest.raises(LossConfigError, match=r"^items: no losses configured: the list is empty$"):
         LossCollection([])
     with pytest.raises(TypeError, match="use LossCollection.from_config"):
         LossCollection("cross_entropy")  # type: ignore[arg-type]

@@ -49,25 +49,25 @@ def test_every_problem_of_a_file_is_reported_with_file_line_and_column() -> None
     got = [(i.path, i.line, i.column, i.hint) for i in issues]
     assert got == [
         (f"{base}[0].type", 4, 15, "did you mean 'cross_entropy'?"),
-        (f"{base}[1].parms", 6, 9, "did you mean 'params'?"),
         (f"{base}[1].params", 5, 9, None),
+        (f"{base}[1].parms", 6, 9, "did you mean 'params'?"),
         (f"{base}[2].weight", 9, 17, None),
+        (f"{base}[2].params.reduction", 11, 22, "allowed: 'mean', 'sum', 'none'"),
         (f"{base}[2].params.label_smothing", 12, 11, "did you mean 'label_smoothing'?"),
         (f"{base}[2].params.ignore_index", 13, 25, None),
-        (f"{base}[2].params.reduction", 11, 22, "allowed: 'mean', 'sum', 'none'"),
-        (f"{base}[3].params.weight_softmax", 16, 27, None),
         (f"{base}[3]", 14, 9, "give one of them a distinct `name:`"),
-    ]
+        (f"{base}[3].params.weight_softmax", 16, 27, None),
+    ]  # in file order
     assert all(i.file == file for i in issues)
     messages = [i.message for i in issues]
     assert messages[0] == "unknown loss 'cross_entropi'"
-    assert messages[1] == "unknown key 'parms' in a loss entry"
-    assert messages[2] == "missing required param 'weight_softmax' (float) of BinaryCrossEntropyKlParams"
+    assert messages[1] == "missing required param 'weight_softmax' (float) of BinaryCrossEntropyKlParams"
+    assert messages[2] == "unknown key 'parms' in a loss entry"
     assert messages[3] == "weight must be a finite number >= 0, found -2"
-    assert messages[5] == "expected int, found 1.5 (float)"
-    assert messages[6] == "'avg' (str) is not an allowed value"
-    assert messages[7].startswith("cannot use '${model_config.visual_bert.nothing}' as float")
-    assert messages[8] == "duplicate term name 'bce_kl' (also at model_config.visual_bert.losses[1])"
+    assert messages[4] == "'avg' (str) is not an allowed value"
+    assert messages[6] == "expected int, found 1.5 (float)"
+    assert messages[7] == "duplicate term name 'bce_kl' (also at model_config.visual_bert.losses[1])"
+    assert messages[8].startswith("cannot use '${model_config.visual_bert.nothing}' as float")
 
 
 def test_str_gives_one_line_per_issue_in_compiler_format() -> None:

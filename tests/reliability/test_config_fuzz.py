@@ -4,9 +4,10 @@ Valid entries are generated for every registered loss from its params fields (ty
 :func:`typed_losses.introspect.params_info` via ``helpers.strategies``). Mutations: an unknown entry key,
 a misspelled loss name, an unknown params key, a wrong scalar type, an out-of-range value, a wrong
 container, a missing required field, a bad weight. k mutated entries must produce issues at each of those
-k entries, none at the untouched ones, and nothing but :class:`LossConfigError` may escape. Plain Python data
-takes a fast path (``typed_losses.config.plain``): on every generated config, valid, mutated or junk, it must
-give exactly what the same data as an OmegaConf container gives.
+k entries, none at the untouched ones, and nothing but :class:`LossConfigError` may escape. Every input kind
+goes through one checker: on every generated config, valid, mutated or junk, plain data, the same data as an
+OmegaConf container and as yaml text give the same verdict and the same messages, and ``Term`` lists built
+from the same values the same verdict.
 """
 
 from __future__ import annotations
@@ -21,11 +22,20 @@ import yaml
 from helpers.strategies import params_instances, supported
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
-from typed_losses import REGISTRY, LossCollection, LossConfigError, check_losses, load_yaml_text, unstructure_params
-from typed_losses.config.entries import ENTRY_KEYS
+from typed_losses import (
+    REGISTRY,
+    LossCollection,
+    LossConfigError,
+    Term,
+    check_losses,
+    load_yaml_text,
+    unstructure_params,
+)
+from typed_losses.config.check import check_terms
 from typed_losses.introspect import ParamInfo, params_info
+from typed_losses.rules import ENTRY_KEYS
 
 SPECS = [spec for spec in REGISTRY if supported(spec.params_class)]
 NAMES = [spec.name for spec in SPECS]
@@ -246,43 +256,52 @@ def test_junk_raises_only_loss_config_error_and_accepts_nothing_unknown(config: 
     assert len(collection) == len(entries)
 
 
-# -- the plain-data fast path agrees with the OmegaConf path -------------------------------------------------
+# -- every input kind gets the same verdict and the same messages ---------------------------------------------
 
 
-def _outcome(config: object) -> object:
-    """What checking ``config`` gives: the checked terms, or the issues as plain tuples."""
+def _outcome(check: Callable[[], list[Any]]) -> object:
+    """What a check gives: the checked terms, or the issues as plain tuples."""
     try:
-        terms = check_losses(config)
+        terms = check()
     except LossConfigError as exc:
         return [(i.path, i.message, i.hint) for i in exc.issues]
     return [(t.name, t.weight, t.spec.name, t.params, t.path) for t in terms]
 
 
-def _assert_paths_agree(config: object) -> None:
+def _assert_kinds_agree(config: object) -> None:
+    """Plain data, an OmegaConf node and yaml text (loaded with positions) give the same outcome."""
+    plain = _outcome(lambda: check_losses(config))
     try:
-        as_node = OmegaConf.create(config)  # type: ignore[call-overload]
-    except Exception:  # not representable in OmegaConf: nothing to compare against
+        node = OmegaConf.create(config)  # type: ignore[call-overload]
+    except Exception:  # not representable in OmegaConf: the plain check says where (see test_checker)
+        assert isinstance(plain, list) and plain and len(plain[0]) == 3, plain
         return
-    assert _outcome(config) == _outcome(as_node)
+    assert _outcome(lambda: check_losses(node)) == plain
+    try:
+        root = load_yaml_text(yaml.safe_dump({"losses": config}, sort_keys=False))
+    except LossConfigError:  # yaml cannot carry it (e.g. keys yaml reads back as other types)
+        return
+    assert isinstance(root, DictConfig)
+    assert _outcome(lambda: check_losses(root._get_node("losses"))) == plain
 
 
 @FUZZ
 @given(data=st.data(), size=st.integers(min_value=1, max_value=4))
-def test_plain_data_and_omegaconf_agree_on_valid_configs(data: st.DataObject, size: int) -> None:
+def test_input_kinds_agree_on_valid_configs(data: st.DataObject, size: int) -> None:
     config = _entries(data.draw, size)
-    outcome = _outcome(config)
+    outcome = _outcome(lambda: check_losses(config))
     assert isinstance(outcome, list) and len(outcome) == size and all(len(t) == 5 for t in outcome)
-    _assert_paths_agree(config)
-    _assert_paths_agree({f"term{i}": {k: v for k, v in e.items() if k != "name"} for i, e in enumerate(config)})
+    _assert_kinds_agree(config)
+    _assert_kinds_agree({f"term{i}": {k: v for k, v in e.items() if k != "name"} for i, e in enumerate(config)})
 
 
 @FUZZ
 @given(data=st.data(), size=st.integers(min_value=1, max_value=4))
-def test_plain_data_and_omegaconf_agree_on_mistakes(data: st.DataObject, size: int) -> None:
+def test_input_kinds_agree_on_mistakes(data: st.DataObject, size: int) -> None:
     config = _entries(data.draw, size)
     for index in data.draw(st.sets(st.integers(min_value=0, max_value=size - 1), min_size=1)):
         config[index], _, _ = data.draw(mutate(config[index]))
-    _assert_paths_agree(config)
+    _assert_kinds_agree(config)
 
 
 @settings(max_examples=SCALE * 3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -290,5 +309,28 @@ def test_plain_data_and_omegaconf_agree_on_mistakes(data: st.DataObject, size: i
     config=st.lists(_ENTRY | _NAMES | _JUNK, min_size=1, max_size=3)
     | st.dictionaries(_KEYS, _ENTRY | _JUNK, max_size=3)
 )
-def test_plain_data_and_omegaconf_agree_on_junk(config: object) -> None:
-    _assert_paths_agree(config)
+def test_input_kinds_agree_on_junk(config: object) -> None:
+    _assert_kinds_agree(config)
+
+
+_TERM_NAMES = st.sampled_from([None, "t0", "t1", "total", "t0/kl", "t1/bce", "bce_kl", "mse"])
+
+
+@FUZZ
+@given(data=st.data(), size=st.integers(min_value=1, max_value=4))
+def test_term_lists_get_the_verdict_of_the_same_config(data: st.DataObject, size: int) -> None:
+    config = _entries(data.draw, size)
+    for entry in config:  # names that may collide, be reserved or be absent
+        name = data.draw(_TERM_NAMES)
+        if name is None:
+            del entry["name"]
+        else:
+            entry["name"] = name
+    terms = []
+    for entry in config:
+        (checked,) = check_losses([{"type": entry["type"], "params": entry["params"]}])
+        spec = REGISTRY[entry["type"]]
+        terms.append(
+            Term(checked.params, weight=entry.get("weight", 1.0), name=entry.get("name"), loss=spec.loss_class)
+        )
+    assert _outcome(lambda: check_terms(terms, label="losses")) == _outcome(lambda: check_losses(config))

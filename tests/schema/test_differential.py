@@ -37,7 +37,6 @@ from omegaconf import DictConfig, OmegaConf
 from typed_losses import REGISTRY, LossConfigError, check_losses
 from typed_losses.cli_support import find_losses
 from typed_losses.config.convert import converter
-from typed_losses.config.entries import ENTRY_KEYS
 from typed_losses.config.types import (
     literal_values,
     optional_inner,
@@ -47,6 +46,7 @@ from typed_losses.config.types import (
 )
 from typed_losses.introspect import bounds_of, options_of
 from typed_losses.registry import LossSpec
+from typed_losses.rules import ENTRY_KEYS
 from typed_losses.schema import losses_schema, python_only_constraints
 
 EXAMPLES = int(os.environ.get("TYPED_LOSSES_DIFF_EXAMPLES", "15"))  # per mutation kind

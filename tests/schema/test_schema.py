@@ -32,7 +32,7 @@ DRAFT7_KEYWORDS = {
     "$schema", "$id", "$ref", "title", "description", "default", "definitions", "type", "enum", "const",
     "properties", "additionalProperties", "required", "items", "minItems", "maxItems", "minProperties",
     "maxProperties", "minLength", "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "anyOf", "oneOf", "allOf",
+    "exclusiveMaximum", "anyOf", "oneOf", "allOf", "not",
 }  # fmt: skip
 
 

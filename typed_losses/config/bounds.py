@@ -155,7 +155,7 @@ def check_depth(value: object, label: str) -> None:
     if levels <= MAX_DEPTH:
         ensure_headroom(levels)
         return
-    from typed_losses.config.locate import Locator
+    from typed_losses.config.issues import Locator
     from typed_losses.config.yaml import source_map_of
 
     loc = Locator(label)

@@ -16,17 +16,14 @@ import attrs
 import cattrs
 
 from typed_losses.config.types import describe_type, literal_values, sequence_item, term_sequence_fields
+from typed_losses.rules import describe_value
 from typed_losses.term import Term, is_term_type
 
 __all__ = ["config_params", "converter", "found", "unstructure_params"]
 
 
-def found(value: object) -> str:
-    """``'abc' (str)`` - how a wrong value is shown in messages."""
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({type(value).__name__})"
+#: ``'abc' (str)`` - how a wrong value is shown in messages (the rule lives in :mod:`typed_losses.rules`).
+found = describe_value
 
 
 def _expected(tp: Any, value: object) -> ValueError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, cast
 
 import attrs
@@ -19,7 +19,7 @@ from omegaconf.base import Container, Node
 from omegaconf.errors import OmegaConfBaseException
 
 from typed_losses.config.convert import converter, found
-from typed_losses.config.locate import Locator
+from typed_losses.config.issues import Locator
 from typed_losses.config.types import (
     describe_type,
     literal_values,
@@ -105,11 +105,13 @@ def check_params(
     rel: tuple[Key, ...],
     loc: Locator,
     nested: NestedEntries,
+    reported: Collection[tuple[Key, ...]] = frozenset(),
 ) -> attrs.AttrsInstance | None:
     """Check the ``params`` node at ``rel`` against ``cls``; an instance, or ``None`` after adding issues.
 
     ``params_node`` is the DictConfig written under ``params:`` (``None`` when absent); ``entry_node`` is
-    the entry holding it, used to attach the schema in the tree.
+    the entry holding it, used to attach the schema in the tree. A key whose path (or a path below it)
+    is in ``reported`` (a ``???`` value, reported already) fails without another issue.
     """
     before = len(loc.issues)
     fields = {f.name: f for f in params_fields(cls)}
@@ -129,11 +131,14 @@ def check_params(
             value = params_node._value() if not isinstance(params_node, Container) else params_node
             loc.add(rel, f"params of {cls.__name__} must be a mapping, found {found(_plain(value))}")
             return None
-        keys = [str(k) for k in params_node]
+        keys = [str(k) for k in params_node.keys()]  # noqa: SIM118 - ??? values too
 
     typed: DictConfig | None = None  # the mirror, built only when a value needs OmegaConf
     for key in keys:
         where = (*rel, key)
+        if where in reported:
+            failed.add(key)
+            continue
         field = fields.get(key)
         if field is None:
             hint = suggest(key, list(fields)) or (
@@ -179,12 +184,15 @@ def check_params(
             failed.add(key)
     for name, field in fields.items():
         if field.default is attrs.NOTHING and name not in provided and name not in failed:
+            if (*rel, name) in reported:  # written elsewhere by mistake, and reported there
+                failed.add(name)
+                continue
             loc.add(
                 rel,
                 f"missing required param {name!r} ({describe_type(field.type)}) of {cls.__name__}",
                 at_key=True,
             )
-    if len(loc.issues) > before:
+    if len(loc.issues) > before or failed:
         _diagnose(cls, provided, rel, loc, construct=False)
         return None
     return _build(cls, provided, rel, loc, before)

@@ -216,8 +216,14 @@ def load_yaml_text(text: str, *, file: str | None = None, max_nodes: int = MAX_N
     ensure_headroom(builder.deepest)
     try:
         container = OmegaConf.create(data)
-    except Exception as exc:  # OmegaConf rejects some keys or values; report without a traceback
-        raise _error(file, f"cannot represent the document as a config: {exc}") from None
+    except Exception:  # OmegaConf rejects some keys or values (keys 1 and '1', a malformed `${`): say where
+        from typed_losses.config.check import unrepresentable  # check.py imports this module
+
+        issues = []
+        for rel, message in unrepresentable(data):
+            line, column = builder.values.get(rel, (None, None))
+            issues.append(ConfigIssue(render_path("", rel) or DOCUMENT, message, line, column, None, file))
+        raise LossConfigError(issues) from None
     _remember(container, SourceMap(file, builder.values, builder.keys))
     return container
 
