@@ -84,8 +84,8 @@ def test_python_building_reports_every_problem() -> None:
     with pytest.raises(LossConfigError) as info:
         LossCollection([CrossEntropyParams(), CrossEntropyParams(), "cross_entropy"])  # type: ignore[list-item]
     assert [(i.path, i.message) for i in info.value.issues] == [
-        ("items[2]", "expected a params instance or a Term, found str"),
         ("items[1]", "duplicate term name 'cross_entropy' (also at items[0])"),
+        ("items[2]", "expected a params instance or a Term, found str"),
     ]
     with pytest.raises(LossConfigError, match=r"^items: no losses configured: the list is empty$"):
         LossCollection([])

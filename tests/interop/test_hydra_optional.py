@@ -58,8 +58,8 @@ def test_plain_data_from_the_schema_is_checked() -> None:
     with pytest.raises(LossConfigError) as info:
         losses_from_hydra([entry], label="model.losses")
     assert [i.format() for i in info.value.issues] == [
+        "model.losses[0].params: missing required param 'weight_softmax' (float) of BinaryCrossEntropyKlParams",
         "model.losses[0].params.weight_sofmax: unknown param 'weight_sofmax' for BinaryCrossEntropyKlParams"
         " (did you mean 'weight_softmax'?)",
-        "model.losses[0].params: missing required param 'weight_softmax' (float) of BinaryCrossEntropyKlParams",
-    ]
+    ]  # in the order of the value
     assert list(LossEntry.__dataclass_fields__) == ["type", "weight", "name", "params"]

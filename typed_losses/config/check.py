@@ -94,6 +94,11 @@ def as_node(value: object, label: str) -> tuple[Node | None, Locator]:
     if not isinstance(value, (list, tuple, Mapping)):
         loc.add((), f"{EXPECTED_LOSSES}, found {describe_value(value)}")
         return None, loc
+    clashes = _key_clashes(value, ())
+    if clashes:  # omegaconf 2.3 merges such keys silently, 2.4 refuses them
+        for rel, message in clashes:
+            loc.add(rel, message)
+        return None, loc
     try:
         return OmegaConf.create(_omegaconf_input(value)), loc
     except Exception:  # what OmegaConf refuses, or a container holding itself
@@ -110,6 +115,29 @@ def _omegaconf_input(value: Any) -> Any:
     if isinstance(value, Mapping) and not isinstance(value, Node):
         return {key: _omegaconf_input(item) for key, item in value.items()}
     return value
+
+
+def _key_clashes(
+    value: object, rel: tuple[Key, ...], on_path: frozenset[int] = frozenset()
+) -> list[tuple[tuple[Key, ...], str]]:
+    """Mappings with two keys that are one key in a config (``1`` and ``'1'``)."""
+    found: list[tuple[tuple[Key, ...], str]] = []
+    if id(value) in on_path:  # a container holding itself: reported by unrepresentable
+        return found
+    inner = on_path | {id(value)}
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found.extend(_key_clashes(item, (*rel, index), inner))
+    elif isinstance(value, Mapping) and not isinstance(value, Node):
+        first: dict[str, object] = {}
+        for key, item in value.items():
+            text = str(key)
+            if text in first:
+                found.append(((*rel, text), f"keys {first[text]!r} and {key!r} are the same key in a config"))
+            else:
+                first[text] = key
+            found.extend(_key_clashes(item, (*rel, text), inner))
+    return found
 
 
 def unrepresentable(value: object) -> list[tuple[tuple[Key, ...], str]]:
