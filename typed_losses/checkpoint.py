@@ -15,7 +15,6 @@ larger model) and warns in a ``strict=False`` one.
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 import warnings
 from collections.abc import Mapping
@@ -26,9 +25,9 @@ import attrs
 from torch import nn
 
 from typed_losses.config.bounds import check_depth
+from typed_losses.config.check import check_losses, literal_data
 from typed_losses.config.convert import config_params
 from typed_losses.config.diff import differences
-from typed_losses.config.check import check_losses
 from typed_losses.errors import ConfigIssue, LossConfigError
 from typed_losses.registry import REGISTRY, Registry
 
@@ -52,7 +51,6 @@ EXTRA_STATE = "_extra_state"
 # Per-load markers kept in the collection's __dict__ while a state dict is loaded.
 _LOAD_ISSUES = "_typed_losses_load_issues"
 _SKIP_CONFIG_CHECK = "_typed_losses_skip_config_check"
-_INTERPOLATION = re.compile(r"(\\*)\$\{")
 
 
 def config_entry(loss_type: str, name: str, weight: float, params: attrs.AttrsInstance) -> dict[str, Any]:
@@ -70,22 +68,6 @@ def config_entry(loss_type: str, name: str, weight: float, params: attrs.AttrsIn
 def extra_state(collection: LossCollection) -> dict[str, Any]:
     """What ``state_dict()`` stores under ``_extra_state``: the format and the config as plain types."""
     return {"format": STATE_FORMAT, "losses": collection.to_config()}
-
-
-def literal_data(value: Any) -> Any:
-    """``value`` with every string escaped for OmegaConf, so that checking keeps it literally.
-
-    ``${...}`` becomes ``\\${...}`` (and backslashes before it are doubled): OmegaConf then gives back
-    the original text instead of evaluating an interpolation or a resolver such as ``oc.env``.
-    Containers are copied (tuples become lists); nothing else changes.
-    """
-    if isinstance(value, str):
-        return _INTERPOLATION.sub(lambda m: m.group(1) * 2 + "\\${", value) if "${" in value else value
-    if isinstance(value, Mapping):
-        return {key: literal_data(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [literal_data(item) for item in value]
-    return value
 
 
 def normalised_config(

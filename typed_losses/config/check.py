@@ -17,6 +17,7 @@ problems below it carry the target's position.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -52,6 +53,7 @@ __all__ = [
     "check_params_data",
     "check_terms",
     "entry_nodes",
+    "literal_data",
     "term_spec",
     "unrepresentable",
 ]
@@ -105,6 +107,26 @@ def as_node(value: object, label: str) -> tuple[Node | None, Locator]:
         for rel, message in unrepresentable(value):
             loc.add(rel, message)
         return None, loc
+
+
+_INTERPOLATION = re.compile(r"(\\*)\$\{")
+
+
+def literal_data(value: Any) -> Any:
+    """``value`` with every string escaped for OmegaConf, so that checking keeps it literally.
+
+    ``${...}`` becomes ``\\${...}`` (and backslashes before it are doubled): OmegaConf then gives back
+    the original text instead of evaluating an interpolation or a resolver such as ``oc.env``. For data
+    that is not a config text: checkpoint states, Python values (``Term(..., name="a${b}")``).
+    Containers are copied (tuples become lists); nothing else changes.
+    """
+    if isinstance(value, str):
+        return _INTERPOLATION.sub(lambda m: m.group(1) * 2 + "\\${", value) if "${" in value else value
+    if isinstance(value, Mapping):
+        return {key: literal_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [literal_data(item) for item in value]
+    return value
 
 
 def _omegaconf_input(value: Any) -> Any:
@@ -240,8 +262,9 @@ def check_terms(items: Sequence[object], *, registry: Registry = REGISTRY, label
         if entry is None:
             reported.append((index,))
         entries.append(entry)
+    check_depth(entries, label)
     try:
-        node = OmegaConf.create(_omegaconf_input(entries)) if entries else OmegaConf.create([])
+        node = OmegaConf.create(literal_data(entries))  # Python values are literal: no interpolation
     except Exception:
         for rel, message in unrepresentable(entries):
             loc.add(rel, message)

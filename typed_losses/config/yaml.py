@@ -385,11 +385,11 @@ class _Builder:
             key = self.key(key_node, path)
             if key is None:
                 continue
-            if key in seen:
-                first_line = _at(seen[key])[0]
+            if str(key) in seen:  # 1 and '1' are one key in a config (omegaconf 2.3 merges them, 2.4 refuses)
+                first_line = _at(seen[str(key)])[0]
                 self.fail((*path, key), key_node, f"duplicate key {key!r} (first written on line {first_line})")
             else:
-                seen[key] = key_node
+                seen[str(key)] = key_node
         result: dict[Key, Any] = {}
         for key, (key_node, value_node) in self.merged(node).items():
             child = (*path, key)
