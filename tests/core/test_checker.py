@@ -227,10 +227,10 @@ def test_term_lists_follow_the_config_rules() -> None:
             LossCollection(items)
         return [issue.format() for issue in info.value.issues]
 
-    assert issues([Term(MSEParams(), name="total")]) == [
-        "items[0].name: term name 'total' is reserved: logs and output files use it for the sum of the terms "
-        "(choose another `name:`)"
-    ]
+    reserved = "term name 'total' is reserved: logs and output files use it for the sum of the terms"
+    assert lines([{"type": "mse", "name": "total"}]) == [f"losses[0].name: {reserved} (choose another `name:`)"]
+    with pytest.raises(ValueError, match=f"^Term name: {reserved}"):  # the same rule, at construction
+        Term(MSEParams(), name="total")
     assert issues([Term(BinaryCrossEntropyKlParams(weight_softmax=1.0), name="x"), Term(MSEParams(), name="x/kl")]) == [
         "items[1]: term name 'x/kl' is also the key of output 'kl' of term 'x' (at items[0]) "
         "(give one of them a distinct `name:`)"
