@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -252,6 +252,7 @@ def check_terms(items: Sequence[object], *, registry: Registry = REGISTRY, label
     equivalent ``losses`` entries: the same checker, so the same verdict and messages as the config.
 
     A loss class that is not in ``registry`` (``Term(params, loss=MyLoss)``) is known by its name here.
+    The checked terms keep the caller's params instances (equal to what the check rebuilt).
     """
     loc = Locator(label)
     entries: list[object] = []
@@ -269,7 +270,12 @@ def check_terms(items: Sequence[object], *, registry: Registry = REGISTRY, label
         for rel, message in unrepresentable(entries):
             loc.add(rel, message)
         raise LossConfigError(loc.issues) from None
-    return _check(node, loc, _Specs(registry, extra), reported)
+    checked = _check(node, loc, _Specs(registry, extra), reported)
+    originals = [item.params if isinstance(item, Term) else item for item in items]
+    return [
+        attrs.evolve(term, params=cast(attrs.AttrsInstance, params))
+        for term, params in zip(checked, originals, strict=True)
+    ]
 
 
 def _entry_of(

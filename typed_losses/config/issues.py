@@ -75,10 +75,10 @@ class Locator:
         path in the value (so that plain data and the same data from a file list them alike)."""
         ranks = []
         for seq, (issue, rel) in enumerate(zip(self.issues, self._rels, strict=True)):
-            if issue.line is not None:
-                ranks.append((0, issue.file or "", issue.line, issue.column or 0, seq))
+            if issue.line is not None:  # ties (an entry and its first key) by the place in the value
+                ranks.append((0, issue.file or "", issue.line, issue.column or 0, self._rank(rel), seq))
             else:
-                ranks.append((1, "", self._rank(rel), 0, seq))
+                ranks.append((1, "", 0, 0, self._rank(rel), seq))
         return [self.issues[rank[-1]] for rank in sorted(ranks)]
 
     def _rank(self, rel: tuple[Key, ...]) -> int:
