@@ -203,6 +203,11 @@ class FieldRule:
     choices: tuple[Any, ...] | None
     #: The choices come from the declaration, not from the type.
     declared_choices: bool
+    #: The declared bounds (computed once: construction checks them often).
+    bounds: tuple[Bound, ...] = attrs.field(init=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "bounds", self.constraint.bounds())
 
     @classmethod
     def of(cls, field: attrs.Attribute[Any], tp: Any = None) -> FieldRule:
@@ -263,14 +268,14 @@ class FieldRule:
         elif isinstance(value, int) and self.scalar is not float:
             if c.int64 and not INT64_MIN <= value <= INT64_MAX:
                 return f"expected an integer within int64 ({INT64_MIN} to {INT64_MAX}), found {value}", None
-            if not all(b.holds(value) for b in c.bounds()):
+            if not all(b.holds(value) for b in self.bounds):
                 return f"expected {self.number_text()}, found {value!r}", None
         elif isinstance(value, (int, float)):
             try:
                 number = float(value)
             except OverflowError:
                 number = math.inf
-            if (c.finite and not math.isfinite(number)) or not all(b.holds(number) for b in c.bounds()):
+            if (c.finite and not math.isfinite(number)) or not all(b.holds(number) for b in self.bounds):
                 return f"expected {self.number_text()}, found {value!r}", None
         elif isinstance(value, str) and c.pattern is not None and re.fullmatch(c.pattern, value) is None:
             return f"expected a string matching {c.pattern!r}, found {value!r}", None
@@ -285,7 +290,7 @@ class FieldRule:
     def number_text(self) -> str:
         """``a finite number >= 0``, ``a number > 0 and <= 1``, ``an integer >= 1``."""
         c = self.constraint
-        bounds = c.bounds()
+        bounds = self.bounds
         if self.scalar is int:
             kind = "an integer"
         else:
@@ -308,7 +313,7 @@ class FieldRule:
         if c.max_len is not None:
             parts.append(f"at most {_count(c.max_len, unit)}")
         each = "each " if self.container else ""
-        parts.extend(each + str(b) for b in c.bounds())
+        parts.extend(each + str(b) for b in self.bounds)
         if self.declared_choices and c.choices is not None:
             parts.append(each + "one of " + ", ".join(repr(o) for o in c.choices))
         if c.pattern is not None:
