@@ -25,9 +25,10 @@ import attrs
 from torch import nn
 
 from typed_losses.config.bounds import check_depth
-from typed_losses.config.check import check_losses, literal_data
+from typed_losses.config.check import check_losses
 from typed_losses.config.convert import config_params
 from typed_losses.config.diff import differences
+from typed_losses.config.source import literal_data
 from typed_losses.errors import ConfigIssue, LossConfigError
 from typed_losses.registry import REGISTRY, Registry
 

@@ -1,7 +1,7 @@
 """Checking a whole ``losses`` value: entry forms, names, weights, params; every problem at once.
 
 One path for every input kind. Plain Python data and :class:`~typed_losses.Term` lists become an OmegaConf
-node (:func:`as_node`); yaml loaded with positions, Hydra-composed configs and checkpoint states already
+node (:func:`typed_losses.config.source.as_node`); yaml loaded with positions, Hydra-composed configs and checkpoint states already
 are one. The node is then checked by :class:`_Checker` against the entry rules of
 :mod:`typed_losses.rules` and, for ``params``, against the params classes
 (:func:`typed_losses.config.params.check_params`: the OmegaConf mirror of the class checks values, cattrs
@@ -17,9 +17,8 @@ problems below it carry the target's position.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import attrs
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -27,12 +26,12 @@ from omegaconf.base import Container, Node
 from omegaconf.errors import OmegaConfBaseException
 
 from typed_losses.config.bounds import check_depth
-from typed_losses.config.convert import config_params
 from typed_losses.config.issues import Locator
 from typed_losses.config.params import check_params, first_line
 from typed_losses.config.paths import Key, find_key, render_path
+from typed_losses.config.source import EXPECTED_LOSSES, as_node, literal_data, unrepresentable
 from typed_losses.config.types import params_fields
-from typed_losses.config.yaml import path_of, source_map_of
+from typed_losses.config.yaml import path_of
 from typed_losses.errors import LossConfigError
 from typed_losses.registry import REGISTRY, LossSpec, Registry, suggest
 from typed_losses.rules import (
@@ -48,17 +47,13 @@ from typed_losses.term import Term
 
 __all__ = [
     "CheckedTerm",
-    "as_node",
     "check_losses",
     "check_params_data",
     "check_terms",
     "entry_nodes",
-    "literal_data",
     "term_spec",
-    "unrepresentable",
 ]
 
-EXPECTED_LOSSES = "expected a list of loss entries or a mapping of term names to entries"
 #: Keys whose values a mis-indented entry leaves beside the ``losses`` key.
 _STRAY_KEYS = ("params", "weight", "name")
 
@@ -75,124 +70,6 @@ class CheckedTerm:
 
     def to_term(self) -> Term[Any]:
         return Term(self.params, weight=self.weight, name=self.name, loss=self.spec.loss_class)
-
-
-# -- the input, as a node -------------------------------------------------------------------------------------
-
-
-def as_node(value: object, label: str) -> tuple[Node | None, Locator]:
-    """``value`` as an OmegaConf node, with a locator knowing where it sits in its document.
-
-    A node is taken as it is; plain data (lists, tuples, mappings, a single loss name) becomes a new
-    node. What OmegaConf cannot represent (an unsupported value, keys ``1`` and ``'1'`` in one mapping, a
-    malformed ``${``) is an issue at its path, and the result is ``None``.
-    """
-    if isinstance(value, Node):
-        source, path = source_map_of(value)
-        return value, Locator(render_path("", path) if path else label, path, source)
-    loc = Locator(label)
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple, Mapping)):
-        loc.add((), f"{EXPECTED_LOSSES}, found {describe_value(value)}")
-        return None, loc
-    clashes = _key_clashes(value, ())
-    if clashes:  # omegaconf 2.3 merges such keys silently, 2.4 refuses them
-        for rel, message in clashes:
-            loc.add(rel, message)
-        return None, loc
-    try:
-        return OmegaConf.create(_omegaconf_input(value)), loc
-    except Exception:  # what OmegaConf refuses, or a container holding itself
-        for rel, message in unrepresentable(value):
-            loc.add(rel, message)
-        return None, loc
-
-
-_INTERPOLATION = re.compile(r"(\\*)\$\{")
-
-
-def literal_data(value: Any) -> Any:
-    """``value`` with every string escaped for OmegaConf, so that checking keeps it literally.
-
-    ``${...}`` becomes ``\\${...}`` (and backslashes before it are doubled): OmegaConf then gives back
-    the original text instead of evaluating an interpolation or a resolver such as ``oc.env``. For data
-    that is not a config text: checkpoint states, Python values (``Term(..., name="a${b}")``).
-    Containers are copied (tuples become lists); nothing else changes.
-    """
-    if isinstance(value, str):
-        return _INTERPOLATION.sub(lambda m: m.group(1) * 2 + "\\${", value) if "${" in value else value
-    if isinstance(value, Mapping):
-        return {key: literal_data(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [literal_data(item) for item in value]
-    return value
-
-
-def _omegaconf_input(value: Any) -> Any:
-    """``value`` with every tuple a list and every mapping a ``dict`` (omegaconf 2.4 makes tuples
-    ``TupleConfig``s where 2.3 makes lists, and the versions differ on other mapping types)."""
-    if isinstance(value, (list, tuple)):
-        return [_omegaconf_input(item) for item in value]
-    if isinstance(value, Mapping) and not isinstance(value, Node):
-        return {key: _omegaconf_input(item) for key, item in value.items()}
-    return value
-
-
-def _key_clashes(
-    value: object, rel: tuple[Key, ...], on_path: frozenset[int] = frozenset()
-) -> list[tuple[tuple[Key, ...], str]]:
-    """Mappings with two keys that are one key in a config (``1`` and ``'1'``)."""
-    found: list[tuple[tuple[Key, ...], str]] = []
-    if id(value) in on_path:  # a container holding itself: reported by unrepresentable
-        return found
-    inner = on_path | {id(value)}
-    if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            found.extend(_key_clashes(item, (*rel, index), inner))
-    elif isinstance(value, Mapping) and not isinstance(value, Node):
-        first: dict[str, object] = {}
-        for key, item in value.items():
-            text = str(key)
-            if text in first:
-                found.append(((*rel, text), f"keys {first[text]!r} and {key!r} are the same key in a config"))
-            else:
-                first[text] = key
-            found.extend(_key_clashes(item, (*rel, text), inner))
-    return found
-
-
-def unrepresentable(value: object) -> list[tuple[tuple[Key, ...], str]]:
-    """The innermost parts of plain ``value`` that OmegaConf refuses (paths and reasons, one line each).
-
-    Run only after ``OmegaConf.create`` failed: it tries the parts one by one.
-    """
-    return _unrepresentable(value, (), set())
-
-
-def _unrepresentable(value: object, rel: tuple[Key, ...], on_path: set[int]) -> list[tuple[tuple[Key, ...], str]]:
-    children: list[tuple[Key, object]] = []
-    if isinstance(value, (list, tuple)):
-        children = list(enumerate(value))
-    elif isinstance(value, Mapping) and not isinstance(value, Node):
-        children = [(key if isinstance(key, (str, int)) else str(key), item) for key, item in value.items()]
-    if children and id(value) in on_path:
-        return [(rel, "the value contains itself")]
-    try:
-        OmegaConf.create([_omegaconf_input(value)])
-        return []
-    except RecursionError:
-        reason = "the value contains itself"
-    except Exception as exc:
-        reason = first_line(exc)
-    found: list[tuple[tuple[Key, ...], str]] = []
-    for key, item in children:
-        found.extend(_unrepresentable(item, (*rel, key), on_path | {id(value)}))
-    if found:
-        return found
-    if isinstance(value, str):
-        return [(rel, f"malformed interpolation {value!r}: {reason}")]
-    return [(rel, f"cannot represent {describe_value(value)} in a config: {reason}")]
 
 
 # -- entry points ---------------------------------------------------------------------------------------------
@@ -234,11 +111,16 @@ def check_losses(cfg: object, *, registry: Registry = REGISTRY, label: str = LOS
 
 
 def _check(
-    node: Node | None, loc: Locator, specs: _Specs, reported: Sequence[tuple[Key, ...]] = ()
+    node: Node | None,
+    loc: Locator,
+    specs: _Specs,
+    reported: Sequence[tuple[Key, ...]] = (),
+    given: Mapping[tuple[Key, ...], attrs.AttrsInstance] | None = None,
 ) -> list[CheckedTerm]:
     terms: list[CheckedTerm] | None = None
     if node is not None:
         checker = _Checker(specs, loc)
+        checker.given = dict(given or {})
         for rel in reported:
             checker.mark(rel)
         terms = checker.losses(node)
@@ -252,14 +134,17 @@ def check_terms(items: Sequence[object], *, registry: Registry = REGISTRY, label
     equivalent ``losses`` entries: the same checker, so the same verdict and messages as the config.
 
     A loss class that is not in ``registry`` (``Term(params, loss=MyLoss)``) is known by its name here.
-    The checked terms keep the caller's params instances (equal to what the check rebuilt).
+    The entry rules (names, weights, the loss) are checked here; params instances were checked by the same
+    declared constraints when they were constructed, and are kept as they are (values such as tensors,
+    which a config cannot hold, included).
     """
     loc = Locator(label)
     entries: list[object] = []
     reported: list[tuple[Key, ...]] = []
     extra: dict[str, LossSpec] = {}
+    given: dict[tuple[Key, ...], attrs.AttrsInstance] = {}
     for index, item in enumerate(items):
-        entry = _entry_of(item, (index,), loc, registry, extra)
+        entry = _entry_of(item, (index,), loc, registry, extra, given)
         if entry is None:
             reported.append((index,))
         entries.append(entry)
@@ -270,18 +155,19 @@ def check_terms(items: Sequence[object], *, registry: Registry = REGISTRY, label
         for rel, message in unrepresentable(entries):
             loc.add(rel, message)
         raise LossConfigError(loc.issues) from None
-    checked = _check(node, loc, _Specs(registry, extra), reported)
-    originals = [item.params if isinstance(item, Term) else item for item in items]
-    return [
-        attrs.evolve(term, params=cast(attrs.AttrsInstance, params))
-        for term, params in zip(checked, originals, strict=True)
-    ]
+    return _check(node, loc, _Specs(registry, extra), reported, given)
 
 
 def _entry_of(
-    item: object, rel: tuple[Key, ...], loc: Locator, registry: Registry, extra: dict[str, LossSpec]
+    item: object,
+    rel: tuple[Key, ...],
+    loc: Locator,
+    registry: Registry,
+    extra: dict[str, LossSpec],
+    given: dict[tuple[Key, ...], attrs.AttrsInstance],
 ) -> dict[str, Any] | None:
-    """The ``losses`` entry equivalent to ``item``; ``None`` after an issue."""
+    """The ``losses`` entry equivalent to ``item`` (its params instance goes to ``given``: it was checked
+    when it was constructed, by the same constraints); ``None`` after an issue."""
     if isinstance(item, Term):
         term: Term[Any] = item
     elif attrs.has(type(item)):
@@ -294,16 +180,11 @@ def _entry_of(
         return None
     if registry.get(spec.name) is not spec:
         extra.setdefault(spec.name, spec)
-    try:
-        params = config_params(term.params)
-    except Exception as exc:
-        loc.add((*rel, "params"), f"cannot represent the params as config data: {first_line(exc)}")
-        return None
+    given[(*rel, "params")] = term.params
     entry: dict[str, Any] = {"type": spec.name}
     if term.name is not None:
         entry["name"] = term.name
     entry["weight"] = term.weight
-    entry["params"] = params
     return entry
 
 
@@ -430,6 +311,8 @@ class _Checker:
         self.loc = loc
         #: Paths (and every prefix of them) whose problems are reported: they fail without another issue.
         self.done: set[tuple[Key, ...]] = set()
+        #: Params instances built in Python (``LossCollection([...])``), by the path of their ``params``.
+        self.given: dict[tuple[Key, ...], attrs.AttrsInstance] = {}
 
     def mark(self, rel: tuple[Key, ...]) -> None:
         for size in range(len(rel) + 1):
@@ -682,6 +565,8 @@ class _Checker:
         return str(value)
 
     def params(self, loss: LossSpec, entry: DictConfig, rel: tuple[Key, ...]) -> attrs.AttrsInstance | None:
+        if rel in self.given:
+            return self.given[rel]
         node = _child(entry, "params")
         if node is not None:
             if rel in self.done:

@@ -217,7 +217,7 @@ def load_yaml_text(text: str, *, file: str | None = None, max_nodes: int = MAX_N
     try:
         container = OmegaConf.create(data)
     except Exception:  # OmegaConf rejects some keys or values (keys 1 and '1', a malformed `${`): say where
-        from typed_losses.config.check import unrepresentable  # check.py imports this module
+        from typed_losses.config.source import unrepresentable  # source.py imports this module
 
         issues = []
         for rel, message in unrepresentable(data):
