@@ -166,6 +166,40 @@ def test_plain_class_in_a_config(clean_registry: None) -> None:
     check_losses([{"type": "plain_constraints_test", "params": {"scale": 2.0, "count": 3, "sizes": [0.5]}}])
 
 
+def test_a_plain_class_built_in_python_gets_the_config_verdict(clean_registry: None) -> None:
+    """The type-derived rules reach a plain attrs class built in Python when it joins a collection (its own
+    construction cannot run them), with the config's messages, nested ``multi`` terms included."""
+    from typed_losses import Loss, LossCollection, LossValue, Term, register_loss
+    from typed_losses.losses import MultiParams
+
+    @register_loss("plain_python_test")
+    class PlainLoss(Loss[PlainParams]):
+        def forward(self, sample_list: Any, model_output: Any) -> LossValue:
+            raise NotImplementedError
+
+    for params, issues in (
+        (PlainParams(scale=math.inf), ["items[0].params.scale: expected a finite number, found inf"]),
+        (
+            PlainParams(count=2**63, mode="c"),  # type: ignore[arg-type]
+            [
+                f"items[0].params.count: {INT64}, found 9223372036854775808",
+                "items[0].params.mode: 'c' (str) is not an allowed value (allowed: 'a', 'b')",
+            ],
+        ),
+        (
+            MultiParams(losses=[Term(PlainParams(sizes=[math.nan]))]),
+            ["items[0].params.losses[0].params.sizes: item 0: expected a finite number, found nan"],
+        ),
+    ):
+        with pytest.raises(LossConfigError) as info:
+            LossCollection([params])
+        assert [str(issue) for issue in info.value.issues] == issues
+    with pytest.raises(LossConfigError) as info:
+        check_losses([{"type": "plain_python_test", "params": {"scale": math.inf}}])
+    assert [issue.message for issue in info.value.issues] == ["expected a finite number, found inf"]
+    assert LossCollection([PlainParams(scale=2.0)]).names == ("plain_python_test",)
+
+
 # -- one declaration, every reader -------------------------------------------------------------------------
 
 

@@ -30,8 +30,9 @@ from typed_losses.config.issues import Locator
 from typed_losses.config.params import check_params, first_line
 from typed_losses.config.paths import Key, find_key, render_path
 from typed_losses.config.source import EXPECTED_LOSSES, as_node, literal_data, unrepresentable
-from typed_losses.config.types import params_fields
+from typed_losses.config.types import params_fields, term_sequence_fields
 from typed_losses.config.yaml import path_of
+from typed_losses.constraints import problems
 from typed_losses.errors import LossConfigError
 from typed_losses.registry import REGISTRY, LossSpec, Registry, suggest
 from typed_losses.rules import (
@@ -181,11 +182,30 @@ def _entry_of(
     if registry.get(spec.name) is not spec:
         extra.setdefault(spec.name, spec)
     given[(*rel, "params")] = term.params
+    _params_problems(term.params, (*rel, "params"), loc)
     entry: dict[str, Any] = {"type": spec.name}
     if term.name is not None:
         entry["name"] = term.name
     entry["weight"] = term.weight
     return entry
+
+
+def _params_problems(params: attrs.AttrsInstance, rel: tuple[Key, ...], loc: Locator) -> None:
+    """The constraints of ``params``' fields, declared or derived from their types, on the values it holds.
+
+    A declared constraint already ran when ``params`` was constructed; the rules derived from the types
+    (finite floats, int64 ints, ``Literal`` choices) reach a plain attrs class only here, so a params
+    instance built in Python gets the verdict the same values get in a config. Nested terms (``multi``)
+    are checked too.
+    """
+    cls = type(params)
+    values = {field.name: getattr(params, field.name) for field in params_fields(cls)}
+    for problem in problems(cls, values):
+        loc.add((*rel, problem.field), problem.message, hint=problem.hint)
+    for name in term_sequence_fields(cls):
+        for index, child in enumerate(values[name]):
+            if isinstance(child, Term):
+                _params_problems(child.params, (*rel, name, index, "params"), loc)
 
 
 def _spec_of(term: Term[Any], rel: tuple[Key, ...], loc: Locator, registry: Registry) -> LossSpec | None:
