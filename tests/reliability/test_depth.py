@@ -137,6 +137,7 @@ def _scenarios() -> dict[str, str]:  # pragma: no cover - runs in the subprocess
 
     run("python terms at the bound", lambda: round_trips("terms", LossCollection(terms(top))))
     run("python terms over the bound", lambda: LossCollection(terms(top + 1)))
+    run("python terms far over the bound", lambda: LossCollection(terms(5000)))
     deep_state = {"_extra_state": {"format": 1, "losses": multi(top + 1, "mse")}}
     run("state over the bound", lambda: LossCollection.from_state_dict(deep_state))
     very_deep = {"_extra_state": {"format": 1, "losses": multi(5000, "mse")}}
@@ -166,6 +167,7 @@ def test_every_path_holds_the_bound_and_nothing_below_it_fails() -> None:
         "omegaconf node over the bound": f"losses[0]: {too_deep}",
         "python terms at the bound": "ok",
         "python terms over the bound": f"items[0]: {too_deep}",
+        "python terms far over the bound": f"items[0]: {too_deep}",
         "state over the bound": f"_extra_state.losses[0]: {too_deep}",
         "state far over the bound": f"_extra_state.losses[0]: {too_deep}",
         "state far over the bound, loaded": f"_extra_state.losses[0]: {too_deep}",

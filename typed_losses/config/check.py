@@ -25,7 +25,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.base import Container, Node
 from omegaconf.errors import OmegaConfBaseException
 
-from typed_losses.config.bounds import check_depth
+from typed_losses.config.bounds import MAX_DEPTH, check_depth
 from typed_losses.config.issues import Locator
 from typed_losses.config.params import check_params, first_line
 from typed_losses.config.paths import Key, find_key, render_path
@@ -196,16 +196,28 @@ def _params_problems(params: attrs.AttrsInstance, rel: tuple[Key, ...], loc: Loc
     A declared constraint already ran when ``params`` was constructed; the rules derived from the types
     (finite floats, int64 ints, ``Literal`` choices) reach a plain attrs class only here, so a params
     instance built in Python gets the verdict the same values get in a config. Nested terms (``multi``)
-    are checked too.
+    are walked iteratively; a tree whose entries already nest deeper than the bound is reported here,
+    before anything recursive (building its modules) runs.
     """
-    cls = type(params)
-    values = {field.name: getattr(params, field.name) for field in params_fields(cls)}
-    for problem in problems(cls, values):
-        loc.add((*rel, problem.field), problem.message, hint=problem.hint)
-    for name in term_sequence_fields(cls):
-        for index, child in enumerate(values[name]):
-            if isinstance(child, Term):
-                _params_problems(child.params, (*rel, name, index, "params"), loc)
+    # (params, path, nesting level of its entry: the losses list is level 1, a top entry level 2, and each
+    # `multi` adds its params list and the child entry)
+    stack: list[tuple[attrs.AttrsInstance, tuple[Key, ...], int]] = [(params, rel, 2)]
+    while stack:
+        current, where, level = stack.pop()
+        if level > MAX_DEPTH:
+            loc.add(rel[:1], f"nests deeper than {MAX_DEPTH} levels (the limit for configs)")
+            return
+        cls = type(current)
+        values = {field.name: getattr(current, field.name) for field in params_fields(cls)}
+        for problem in problems(cls, values):
+            loc.add((*where, problem.field), problem.message, hint=problem.hint)
+        for name in term_sequence_fields(cls):
+            children = [
+                (child.params, (*where, name, index, "params"), level + 2)
+                for index, child in enumerate(values[name])
+                if isinstance(child, Term)
+            ]
+            stack.extend(reversed(children))
 
 
 def _spec_of(term: Term[Any], rel: tuple[Key, ...], loc: Locator, registry: Registry) -> LossSpec | None:
