@@ -31,6 +31,7 @@ from typed_losses.config.diff import differences
 from typed_losses.config.source import literal_data
 from typed_losses.errors import ConfigIssue, LossConfigError
 from typed_losses.registry import REGISTRY, Registry
+from typed_losses.rules import INPUTS_KEY
 
 if TYPE_CHECKING:
     from typed_losses.collection import LossCollection, MissingTargets
@@ -54,15 +55,19 @@ _LOAD_ISSUES = "_typed_losses_load_issues"
 _SKIP_CONFIG_CHECK = "_typed_losses_skip_config_check"
 
 
-def config_entry(loss_type: str, name: str, weight: float, params: attrs.AttrsInstance) -> dict[str, Any]:
-    """One entry of a plain ``losses`` list, as ``to_config()`` writes it (name and weight only when not
-    the defaults)."""
+def config_entry(
+    loss_type: str, name: str, weight: float, params: attrs.AttrsInstance, inputs: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """One entry of a plain ``losses`` list, as ``to_config()`` writes it (name, weight and input routes only
+    when not the defaults)."""
     entry: dict[str, Any] = {"type": loss_type}
     if name != loss_type:
         entry["name"] = name
     if weight != 1.0:
         entry["weight"] = weight
     entry["params"] = config_params(params)
+    if inputs:
+        entry[INPUTS_KEY] = dict(inputs)
     return entry
 
 
@@ -78,7 +83,7 @@ def normalised_config(
     resolved), with the defaults of params fields it does not mention. Raises LossConfigError."""
     check_depth(losses, label)  # before literal_data recurses through it
     checked = check_losses(literal_data(losses), registry=registry, label=label)
-    return [config_entry(t.spec.name, t.name, t.weight, t.params) for t in checked]
+    return [config_entry(t.spec.name, t.name, t.weight, t.params, t.inputs) for t in checked]
 
 
 def config_of_state(state: Any, where: str) -> list[Any]:

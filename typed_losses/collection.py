@@ -71,7 +71,10 @@ def build_term(term: Term[Any], registry: Registry = REGISTRY) -> tuple[str, Los
     """The term name and the loss module for ``term``."""
     spec = _spec_for(term, registry)
     name = term.name or spec.name
-    return name, spec.loss_class(term.params, name=name)
+    module = spec.loss_class(term.params, name=name)
+    if term.inputs:
+        module.route_inputs(term.inputs)
+    return name, module
 
 
 class LossCollection(nn.Module):
@@ -164,7 +167,7 @@ class LossCollection(nn.Module):
     def _init_checked(
         self, checked: Sequence[CheckedTerm], check_finite: bool, missing_targets: MissingTargets
     ) -> None:
-        modules = [t.spec.loss_class(t.params, name=t.name) for t in checked]
+        modules = [t.build() for t in checked]
         self._init_terms([t.name for t in checked], [t.weight for t in checked], modules)
         self._init_options(check_finite, missing_targets)
 
@@ -334,7 +337,7 @@ class LossCollection(nn.Module):
     def terms(self) -> tuple[Term[Any], ...]:
         """The collection's terms (params, weight, name, loss class), in order."""
         return tuple(
-            Term(m.params, weight=w, name=n, loss=type(m))
+            Term(m.params, weight=w, name=n, loss=type(m), inputs=m.routes)
             for n, w, m in zip(self.names, self.weights, self.losses, strict=True)
         )
 
@@ -350,7 +353,9 @@ class LossCollection(nn.Module):
     def to_config(self) -> list[dict[str, Any]]:
         """The collection as a plain ``losses`` list; ``from_config`` of it rebuilds an equal collection."""
         return [
-            checkpoint.config_entry(type(module).loss_name or type(module).__name__, name, weight, module.params)
+            checkpoint.config_entry(
+                type(module).loss_name or type(module).__name__, name, weight, module.params, module.routes
+            )
             for name, weight, module in zip(self.names, self.weights, self.losses, strict=True)
         ]
 
@@ -455,7 +460,7 @@ def _required_targets(module: Loss[Any]) -> tuple[tuple[str, ...], ...]:
     paths: dict[tuple[str, ...], None] = {}
     for sub in module.modules():
         if isinstance(sub, Loss):
-            for spec in type(sub).inputs:
+            for spec in sub.routed_inputs():
                 if spec.source == "sample_list" and not spec.optional:
                     paths[spec._path] = None
     return tuple(paths)

@@ -54,6 +54,9 @@ class LossEntry:
     weight: float = DEFAULT_WEIGHT
     name: str | None = None
     params: Any = None
+    #: Routes (declared input key -> key read instead); checked by typed_losses (typed ``Any`` so that
+    #: OmegaConf does not turn a wrong value into a string first).
+    inputs: Any = None
 
 
 assert {f.name for f in dataclasses.fields(LossEntry)} == set(ENTRY_KEYS), "entry keys changed: update LossEntry"

@@ -93,6 +93,8 @@ class Input:
     optional: bool = False
     tensor: bool = True
     doc: str = ""
+    #: The declared key this input stands for when an entry's ``inputs:`` routed it here ("" when declared).
+    routed_from: str = attrs.field(default="", kw_only=True)
     _path: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
     # Precomputed for Loss.read, which runs every step: whether it reads sample_list, whether the key has
     # one part, and the dtype check as a code (0 any, 1 float, 2 integer, 3 bool).
@@ -139,8 +141,21 @@ class Input:
             parts.append(kind)
         if self.optional:
             parts.append("optional")
-        access = "".join(f"[{k!r}]" for k in self._path)
-        return f"{self.source}{access}: {', '.join(parts) or 'any value'}"
+        return f"{self.access}: {', '.join(parts) or 'any value'}"
+
+    @property
+    def access(self) -> str:
+        """How the value is read, e.g. ``model_output['heads']['depth']``."""
+        return self.source + "".join(f"[{k!r}]" for k in self._path)
+
+    @property
+    def route_text(self) -> str:
+        """``routed from input 'scores'`` for a routed input, ``""`` for a declared one (for messages)."""
+        return f"routed from input {self.routed_from!r}" if self.routed_from else ""
+
+    def routed_to(self, key: str) -> Input:
+        """This input read from ``key`` (same source, same checks) instead of its declared key."""
+        return attrs.evolve(self, key=key, routed_from=self.routed_from or self.key)
 
 
 def sample_input(
@@ -225,7 +240,7 @@ def _raise_while_compiling(
     ``available`` are sample_list's keys, ``other`` model_output's), "shape" or "input" (``message``)."""
     cls = _compiling_error_class(kind)
     if kind == "missing":
-        raise cls.missing(term=term, key=key, source=source, available=available)
+        raise cls.missing(term=term, key=key, source=source, available=available, routed=message)
     if kind == "both":
         raise cls.missing_from_both(term=term, key=key, sample_keys=available, output_keys=other)
     raise cls(message, term=term, key=key, source=source, available=available)
@@ -349,6 +364,34 @@ class Loss(nn.Module, Generic[P]):
             raise TypeError(f"{type(self).__name__} takes {expected.__name__}, got {type(params).__name__}")
         self.params = params
         self.term_name = name or type(self).loss_name or type(self).__name__
+        #: The entry's ``inputs:`` (declared key -> key read instead); empty when the loss reads its declared keys.
+        self.routes: dict[str, str] = {}
+        # Resolved once by route_inputs: declared key -> the routed Input; read() consults it only when not empty.
+        self._routes: dict[str, Input] = {}
+
+    def route_inputs(self, routes: Mapping[str, str]) -> None:
+        """Read each declared input named in ``routes`` from the key it maps to (same source; dotted keys read
+        nested mappings). Resolved once here: reads then cost what unrouted reads cost.
+
+        ``routes`` was checked against the declared inputs (the config checker, ``Term``); an unknown key is a
+        ``ValueError`` here.
+        """
+        declared = {spec.key: spec for spec in type(self).inputs}
+        unknown = [key for key in routes if key not in declared]
+        if unknown:
+            raise ValueError(f"loss {self.term_label} declares no input {unknown[0]!r}")
+        self.routes = dict(routes)
+        self._routes = {key: declared[key].routed_to(value) for key, value in routes.items()}
+
+    def route(self, spec: Input) -> Input:
+        """The input actually read for the declared ``spec``: itself, or where ``inputs:`` routed it."""
+        if self._routes and not spec.routed_from:
+            return self._routes.get(spec.key, spec)
+        return spec
+
+    def routed_inputs(self) -> tuple[Input, ...]:
+        """The declared inputs as this term reads them (routes applied)."""
+        return tuple(self.route(spec) for spec in type(self).inputs)
 
     def forward(self, sample_list: Batch, model_output: Batch) -> LossValue:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
@@ -404,6 +447,8 @@ class Loss(nn.Module, Generic[P]):
 
     def read(self, spec: Input, sample_list: Batch, model_output: Batch) -> Tensor:
         """Read a required tensor input, raising :class:`LossInputError` naming what is missing."""
+        if self._routes:
+            spec = self._routes.get(spec.key, spec)
         if spec._flat:  # the common case, inline: one subscript, one check
             try:
                 value = (sample_list if spec._from_sample else model_output)[spec.key]
@@ -417,6 +462,7 @@ class Loss(nn.Module, Generic[P]):
 
     def read_optional(self, spec: Input, sample_list: Batch, model_output: Batch) -> Tensor | None:
         """Read an optional tensor input: ``None`` when the key is absent."""
+        spec = self.route(spec)
         value = find(sample_list if spec.source == "sample_list" else model_output, spec._path)
         if value is None:
             return None
@@ -426,7 +472,7 @@ class Loss(nn.Module, Generic[P]):
 
     def read_value(self, spec: Input, sample_list: Batch, model_output: Batch) -> Any:
         """Read a required input that is not a tensor (e.g. a list of tensors)."""
-        return self._lookup(spec, sample_list, model_output)
+        return self._lookup(self.route(spec), sample_list, model_output)
 
     def _lookup(self, spec: Input, sample_list: Batch, model_output: Batch) -> Any:
         mapping: Any = sample_list if spec.source == "sample_list" else model_output
@@ -437,12 +483,18 @@ class Loss(nn.Module, Generic[P]):
                 # the mapping that lacks ``part``, e.g. ``sample_list['info']`` (built only on this path)
                 where = spec.source + "".join(f"[{p!r}]" for p in spec._path[:depth])
                 available = _keys_of(mapping)
+                routed = spec.route_text
+                if routed:
+                    routed = f"{spec.access}, {routed}" if depth + 1 < len(spec._path) else routed
                 if torch.compiler.is_compiling():
-                    _raise_while_compiling("missing", "", self.term_name, part, where, tuple(available))
-                raise LossInputError.missing(term=self.term_name, key=part, source=where, available=available) from None
+                    _raise_while_compiling("missing", routed, self.term_name, part, where, tuple(available))
+                raise LossInputError.missing(
+                    term=self.term_name, key=part, source=where, available=available, routed=routed
+                ) from None
         return mapping
 
     def _check_tensor(self, spec: Input, value: object) -> None:
+        spec = self.route(spec)
         if not isinstance(value, Tensor):
             raise self.input_error(spec, f"{spec.describe()} must be a tensor, found {type(value).__name__}")
         if spec.ranks and value.dim() not in spec.ranks:
@@ -457,6 +509,7 @@ class Loss(nn.Module, Generic[P]):
 
         Under ``torch.compile`` it raises the error itself (see ``_raise_while_compiling``).
         """
+        spec = self.route(spec)
         return self._shape_error(f"loss {self.term_name!r}: {problem}", spec.key, spec.source)
 
     def _shape_error(self, message: str, key: str, source: str) -> LossShapeError:
@@ -476,6 +529,7 @@ class Loss(nn.Module, Generic[P]):
 
     def shape_mismatch(self, first: Input, a: Tensor, second: Input, b: Tensor, problem: str) -> LossShapeError:
         """A :class:`LossShapeError` naming two inputs and their shapes (``raise`` it)."""
+        first, second = self.route(first), self.route(second)
         return self._shape_error(
             f"loss {self.term_name!r}: {first.source}[{first.key!r}] {shape_of(a)} and "
             f"{second.source}[{second.key!r}] {shape_of(b)} {problem}",

@@ -17,14 +17,17 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 __all__ = [
     "DEFAULT_WEIGHT",
     "ENTRY_KEYS",
+    "INPUTS_KEY",
     "LOSSES_KEY",
     "RESERVED_NAMES",
+    "ROUTES_TEXT",
     "WEIGHT_JSON_SCHEMA",
     "WEIGHT_TEXT",
     "TermNames",
@@ -32,6 +35,8 @@ __all__ = [
     "describe_value",
     "name_problem",
     "output_keys",
+    "route_problem",
+    "routes_problems",
     "weight_problem",
 ]
 
@@ -39,8 +44,13 @@ __all__ = [
 #: label of a ``losses`` value given without a document.
 LOSSES_KEY = "losses"
 
-#: The keys of a mapping entry: ``{type, params, weight, name}``; any other key is a mistake.
-ENTRY_KEYS: tuple[str, ...] = ("type", "params", "weight", "name")
+#: The keys of a mapping entry: ``{type, params, weight, name, inputs}``; any other key is a mistake.
+ENTRY_KEYS: tuple[str, ...] = ("type", "params", "weight", "name", "inputs")
+
+#: The entry key that routes a loss's declared inputs to other keys of the same source (several heads).
+INPUTS_KEY = "inputs"
+#: What a route is, for people (docs, ``list``, hints).
+ROUTES_TEXT = "a mapping from the loss's declared input keys to the keys to read instead (dotted: nested)"
 
 #: The weight of an entry that does not give one.
 DEFAULT_WEIGHT = 1.0
@@ -109,6 +119,53 @@ def name_problem(value: object) -> tuple[str, str | None] | None:
             "choose another `name:`",
         )
     return None
+
+
+def route_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as the key a route reads, or ``None``: a non-empty string whose dotted
+    parts are non-empty (``heads.depth`` reads ``["heads"]["depth"]``)."""
+    if not isinstance(value, str) or not value:
+        return f"expected a non-empty string key, found {describe_value(value)}"
+    if "" in value.split("."):
+        return f"expected a key with non-empty dotted parts, found {value!r}"
+    return None
+
+
+def _did_you_mean(key: str, candidates: Sequence[str]) -> str | None:
+    close = difflib.get_close_matches(key, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def routes_problems(
+    routes: object, declared: Sequence[str], loss: str = "this loss"
+) -> list[tuple[str | None, str, str | None]]:
+    """What is wrong with ``routes`` (an entry's ``inputs:``) for a loss declaring the input keys
+    ``declared`` (``loss`` names it): ``(declared key or None for the whole value, message, hint)`` each.
+
+    >>> routes_problems({"scores": "aux", "scoers": "x", "targets": ""}, ["scores", "targets"])
+    [('scoers', "unknown input 'scoers' (declared: 'scores', 'targets')", "did you mean 'scores'?"), \
+('targets', "expected a non-empty string key, found '' (str)", None)]
+    """
+    if not isinstance(routes, Mapping):
+        return [(None, f"expected a mapping from declared input keys to keys, found {describe_value(routes)}", None)]
+    if not declared:
+        return [
+            (
+                None,
+                f"{loss} declares no inputs, so it cannot be routed",
+                "route the inputs of the losses it is made of: each `multi` child takes `inputs:` in its entry",
+            )
+        ]
+    found: list[tuple[str | None, str, str | None]] = []
+    known = ", ".join(repr(k) for k in declared)
+    for key, value in routes.items():
+        if not isinstance(key, str) or key not in declared:
+            found.append((str(key), f"unknown input {key!r} (declared: {known})", _did_you_mean(str(key), declared)))
+            continue
+        problem = route_problem(value)
+        if problem is not None:
+            found.append((key, problem, None))
+    return found
 
 
 def output_keys(name: str, output_terms: Sequence[str] | None) -> tuple[str, ...]:

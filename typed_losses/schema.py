@@ -53,7 +53,14 @@ from typed_losses.constraints import (
 )
 from typed_losses.introspect import params_info
 from typed_losses.registry import REGISTRY, LossSpec, Registry
-from typed_losses.rules import DEFAULT_WEIGHT, ENTRY_KEYS, RESERVED_NAMES, WEIGHT_JSON_SCHEMA
+from typed_losses.rules import (
+    DEFAULT_WEIGHT,
+    ENTRY_KEYS,
+    INPUTS_KEY,
+    RESERVED_NAMES,
+    ROUTES_TEXT,
+    WEIGHT_JSON_SCHEMA,
+)
 from typed_losses.term import is_term_type
 
 __all__ = [
@@ -314,9 +321,32 @@ def _entry(spec: LossSpec, builder: _Builder) -> JSON:
         "weight": _ref("weight"),
         "name": _ref("name"),
     }
+    routes = _routes(spec)
+    if routes is not None:
+        entry["properties"][INPUTS_KEY] = routes
     entry["required"] = ["type", "params"] if _has_required(cls) else ["type"]
     entry["additionalProperties"] = False
     return entry
+
+
+#: A key a route reads: non-empty dotted parts (an interpolation such as ``${heads.aux}`` also matches).
+_ROUTE_KEY: JSON = {"type": "string", "minLength": 1, "pattern": r"^[^.]+(\.[^.]+)*$"}
+
+
+def _routes(spec: LossSpec) -> JSON | None:
+    """The ``inputs:`` of an entry of ``spec``: its declared input keys -> keys; ``None`` when it declares none."""
+    declared = spec.loss_class.inputs
+    if not declared:
+        return None
+    properties: JSON = {
+        i.key: {
+            **_ROUTE_KEY,
+            "description": f"the key to read instead of {i.access}" + (f" ({i.doc})" if i.doc else ""),
+        }
+        for i in declared
+    }
+    routes: JSON = {"type": "object", "properties": properties, "additionalProperties": False}
+    return {"anyOf": [routes, dict(_NULL), _ref(_INTERP)], "description": ROUTES_TEXT}
 
 
 def _ordered(keys: list[str]) -> dict[str, JSON]:
@@ -329,7 +359,7 @@ def losses_schema(registry: Registry = REGISTRY) -> JSON:
     specs = list(registry)
     entries = {spec.name: _entry(spec, builder) for spec in specs}
     defaultable = [s.name for s in specs if not _has_required(s.params_class)]
-    assert set(ENTRY_KEYS) == {"type", "params", "weight", "name"}, "entry keys changed: update the schema"
+    assert set(ENTRY_KEYS) == {"type", "params", "weight", "name", INPUTS_KEY}, "entry keys changed: update the schema"
     definitions: dict[str, JSON] = {
         "config": {
             "description": "any part of a config document; a key named `losses` holds loss entries",

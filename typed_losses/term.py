@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Generic
 
 import attrs
 
 from typed_losses.loss import Loss, P
-from typed_losses.rules import DEFAULT_WEIGHT, as_weight, describe_value, name_problem
+from typed_losses.rules import DEFAULT_WEIGHT, as_weight, describe_value, name_problem, route_problem
 
 __all__ = ["Term"]
 
@@ -35,13 +36,35 @@ def _loss_class(_instance: object, _attribute: attrs.Attribute[Any], value: obje
         raise TypeError(f"Term loss must be a Loss subclass (or None), found {describe_value(value)}")
 
 
+def as_routes(value: Mapping[str, str] | None) -> dict[str, str]:
+    """``Term(inputs=...)``: a mapping from declared input keys to non-empty string keys, as a dict.
+
+    The keys are checked against the loss's declared inputs where the loss is known (``LossCollection``).
+    """
+    if value is None:
+        return {}
+    raw: object = value
+    if not isinstance(raw, Mapping):
+        raise TypeError(f"Term inputs must be a mapping of declared input keys to keys, found {describe_value(raw)}")
+    for key, target in raw.items():
+        if not isinstance(key, str) or not key:
+            raise TypeError(
+                f"Term inputs: a declared input key must be a non-empty string, found {describe_value(key)}"
+            )
+        problem = route_problem(target)
+        if problem is not None:
+            raise ValueError(f"Term inputs[{key!r}]: {problem}")
+    return dict(raw)
+
+
 @attrs.frozen
 class Term(Generic[P]):
     """One term of a :class:`~typed_losses.LossCollection`: a loss's params, its weight and its name.
 
     ``LossCollection([Term(CrossEntropyParams(), weight=0.5, name="ce")])``. ``loss`` picks the loss class
     when one params class is registered for several losses; ``name`` defaults to the registry name. The
-    weight and the name follow the rules of a config entry (:mod:`typed_losses.rules`).
+    weight and the name follow the rules of a config entry (:mod:`typed_losses.rules`). ``inputs`` routes
+    the loss's declared inputs to other keys, as ``inputs:`` in a config (one loss type on several heads).
 
     Example:
         >>> from typed_losses.losses import CrossEntropyParams
@@ -62,6 +85,8 @@ class Term(Generic[P]):
     weight: float = attrs.field(default=DEFAULT_WEIGHT, converter=as_weight)
     name: str | None = attrs.field(default=None, validator=_name)
     loss: type[Loss[P]] | None = attrs.field(default=None, eq=False, validator=_loss_class)
+    #: Routes: the loss's declared input keys -> the keys to read instead (``{"scores": "aux_scores"}``).
+    inputs: Mapping[str, str] = attrs.field(factory=dict, converter=as_routes, hash=False)
 
 
 def is_term_type(tp: Any) -> bool:

@@ -62,4 +62,4 @@ def test_plain_data_from_the_schema_is_checked() -> None:
         "model.losses[0].params.weight_sofmax: unknown param 'weight_sofmax' for BinaryCrossEntropyKlParams"
         " (did you mean 'weight_softmax'?)",
     ]  # in the order of the value
-    assert list(LossEntry.__dataclass_fields__) == ["type", "weight", "name", "params"]
+    assert list(LossEntry.__dataclass_fields__) == ["type", "weight", "name", "params", "inputs"]

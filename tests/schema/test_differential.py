@@ -67,6 +67,7 @@ MUTATIONS = (
     "bare_name_required",
     "bad_weight",
     "bad_name",
+    "bad_route",
     "bad_params_shape",
     "missing_type",
     "empty",
@@ -322,8 +323,16 @@ def gen_entry(draw: st.DrawFn, case: Case, depth: int, mutation: str | None, tak
     params = gen_params(draw, case, spec, mutation, depth)
     if has_required(spec) or params or draw(st.booleans()):
         entry["params"] = params
+    declared = [i.key for i in spec.loss_class.inputs]
+    if declared and draw(st.integers(0, 3)) == 0:
+        entry["inputs"] = {draw(st.sampled_from(declared)): draw(st.sampled_from(["aux", "heads.aux"]))}
     if mutation == "unknown_entry_key":
         entry[draw(st.sampled_from(["wieght", "param", "loss", "kind"]))] = 1
+    elif mutation == "bad_route":
+        route = declared[0] if declared else "scores"
+        entry["inputs"] = draw(
+            st.sampled_from([{route + "x": "aux"}, {route: ""}, {route: 3}, {route: "a..b"}, "aux", [route]])
+        )
     elif mutation == "bad_weight":
         entry["weight"] = draw(st.sampled_from([-1, -0.5, "heavy", True, None, [1]]))
     elif mutation == "bad_name":
@@ -479,4 +488,4 @@ def test_validator_class_matches_the_catalog() -> None:
     # Every constraint of the catalog is declared in a form the schema expresses (docs/editors.md).
     assert CUSTOM == {}
     assert all(key.split(".")[0] in REGISTRY for key in CUSTOM)
-    assert not set(ENTRY_KEYS) - {"type", "params", "weight", "name"}
+    assert not set(ENTRY_KEYS) - {"type", "params", "weight", "name", "inputs"}

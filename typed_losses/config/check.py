@@ -34,14 +34,17 @@ from typed_losses.config.types import params_fields, term_sequence_fields
 from typed_losses.config.yaml import path_of
 from typed_losses.constraints import problems
 from typed_losses.errors import LossConfigError
+from typed_losses.loss import Loss
 from typed_losses.registry import REGISTRY, LossSpec, Registry, suggest
 from typed_losses.rules import (
     DEFAULT_WEIGHT,
     ENTRY_KEYS,
+    INPUTS_KEY,
     LOSSES_KEY,
     TermNames,
     describe_value,
     name_problem,
+    routes_problems,
     weight_problem,
 )
 from typed_losses.term import Term
@@ -68,9 +71,18 @@ class CheckedTerm:
     spec: LossSpec
     params: attrs.AttrsInstance
     path: str
+    #: The entry's ``inputs:`` routes (declared input key -> key read instead).
+    inputs: Mapping[str, str] = attrs.field(factory=dict)
 
     def to_term(self) -> Term[Any]:
-        return Term(self.params, weight=self.weight, name=self.name, loss=self.spec.loss_class)
+        return Term(self.params, weight=self.weight, name=self.name, loss=self.spec.loss_class, inputs=self.inputs)
+
+    def build(self) -> Loss[Any]:
+        """The loss module of this term, its routes resolved."""
+        module = self.spec.loss_class(self.params, name=self.name)
+        if self.inputs:
+            module.route_inputs(self.inputs)
+        return module
 
 
 # -- entry points ---------------------------------------------------------------------------------------------
@@ -187,6 +199,8 @@ def _entry_of(
     if term.name is not None:
         entry["name"] = term.name
     entry["weight"] = term.weight
+    if term.inputs:
+        entry[INPUTS_KEY] = dict(term.inputs)
     return entry
 
 
@@ -218,6 +232,19 @@ def _params_problems(params: attrs.AttrsInstance, rel: tuple[Key, ...], loc: Loc
                 if isinstance(child, Term)
             ]
             stack.extend(reversed(children))
+            for index, child in enumerate(values[name]):
+                if isinstance(child, Term) and child.inputs:
+                    _routes_problems_of(child, (*where, name, index, INPUTS_KEY), loc)
+
+
+def _routes_problems_of(term: Term[Any], rel: tuple[Key, ...], loc: Locator) -> None:
+    """The routes of a nested ``Term`` built in Python, checked against its loss's declared inputs."""
+    spec = term_spec(term)
+    if not isinstance(spec, LossSpec):
+        return  # reported where the child is built
+    declared = [i.key for i in spec.loss_class.inputs]
+    for key, message, hint in routes_problems(term.inputs, declared, f"loss {spec.name!r}"):
+        loc.add(rel if key is None else (*rel, key), message, hint=hint)
 
 
 def _spec_of(term: Term[Any], rel: tuple[Key, ...], loc: Locator, registry: Registry) -> LossSpec | None:
@@ -523,11 +550,39 @@ class _Checker:
         weight = self.weight(node, rel)
         name = self.name(node, rel, term_name)
         params = None
+        routes: dict[str, str] | None = {}
         if loss is not None:
             params = self.params(loss, node, (*rel, "params"))
-        if not ok or loss is None or weight is None or name is None or params is None:
+            routes = self.routes(loss, node, (*rel, INPUTS_KEY))
+        if not ok or loss is None or weight is None or name is None or params is None or routes is None:
             return None
-        return CheckedTerm(name or loss.name, weight, loss, params, path)
+        return CheckedTerm(name or loss.name, weight, loss, params, path, routes)
+
+    def routes(self, loss: LossSpec, entry: DictConfig, rel: tuple[Key, ...]) -> dict[str, str] | None:
+        """The entry's ``inputs:`` (declared input key -> key read instead); ``None`` after an issue."""
+        node = _child(entry, INPUTS_KEY)
+        if node is None:
+            return {}
+        if rel in self.done:
+            return None
+        target = self.follow(node, rel)
+        if target is None:
+            return None
+        if not isinstance(target, Container) and target._is_none():
+            return {}
+        value = self.scalar(target, rel, "`inputs`")
+        if value is _FAILED:
+            return None
+        declared = [spec.key for spec in loss.loss_class.inputs]
+        found = routes_problems(value, declared, f"loss {loss.name!r}")
+        for key, message, hint in found:
+            self.loc.add(
+                rel if key is None else (*rel, key), message, hint=hint, at_key=key is not None and key not in declared
+            )
+        if found:
+            return None
+        assert isinstance(value, Mapping)
+        return {str(k): str(v) for k, v in value.items()}
 
     def unknown_key(self, key: str, rel: tuple[Key, ...], loss: LossSpec | None) -> bool:
         """Report an unknown entry key; whether it is a field of the params class (written one level up)."""

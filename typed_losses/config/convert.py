@@ -121,6 +121,8 @@ def _unstructure_term(term: Term[Any]) -> dict[str, Any]:
         entry["name"] = term.name
     entry["weight"] = term.weight
     entry["params"] = config_params(term.params)
+    if term.inputs:
+        entry["inputs"] = dict(term.inputs)
     return entry
 
 

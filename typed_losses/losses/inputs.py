@@ -51,6 +51,7 @@ def check_index_dtype(loss: Loss[Any], spec: Input, targets: Tensor) -> None:
         hint = (
             " (convert them with .long())" if not (targets.is_floating_point() or targets.dtype == torch.bool) else ""
         )
+        spec = loss.route(spec)
         raise loss.input_error(spec, f"class indices {_name(spec)} must be int64, found {targets.dtype}{hint}")
 
 
@@ -63,6 +64,7 @@ def check_class_indices(
     without the class dimension. ``probabilities``: the loss also takes float class probabilities of the
     scores' shape (the message says so when the targets are float).
     """
+    scores_spec, spec = loss.route(scores_spec), loss.route(spec)
     if probabilities and targets.is_floating_point():
         raise loss.input_error(
             spec,
@@ -86,6 +88,7 @@ def check_class_weights(loss: Loss[Any], weight: Tensor, scores_spec: Input, sco
 
     They must be on the scores' device: a collection moves its buffers with ``.to(device)``.
     """
+    scores_spec = loss.route(scores_spec)
     if weight.size(0) != classes:
         raise loss.input_error(
             scores_spec,

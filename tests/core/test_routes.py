@@ -1,0 +1,231 @@
+"""Routing a term's inputs from config (``inputs:``): one loss type on several heads."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from helpers.sync import no_host_sync
+from torch._dynamo.testing import CompileCounter
+
+from typed_losses import LossCollection, LossConfigError, LossInputError, LossShapeError, Term
+from typed_losses.config.yaml import load_yaml_text
+from typed_losses.losses import CrossEntropyParams, MSEParams, MultiParams
+
+SCORES = torch.tensor([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0]])
+AUX = torch.tensor([[0.3, -1.0, 2.0], [1.0, 0.0, 0.0]])
+TARGETS = torch.tensor([1, 2])
+ANSWERS = torch.tensor([2, 0])
+DEPTH = torch.tensor([[0.5, 1.0], [2.0, -1.0]])
+DEPTH_TARGETS = torch.tensor([[0.0, 1.0], [1.0, 1.0]])
+
+TWO_HEADS: list[Any] = [
+    {"type": "cross_entropy"},
+    {
+        "type": "cross_entropy",
+        "name": "aux_ce",
+        "weight": 0.4,
+        "inputs": {"scores": "aux_scores", "targets": "answers"},
+    },
+]
+
+
+def _messages(error: LossConfigError) -> list[str]:
+    return [issue.format() for issue in error.issues]
+
+
+def test_two_heads_are_two_cross_entropy_terms() -> None:
+    collection = LossCollection.from_config(TWO_HEADS)
+    output = collection({"targets": TARGETS, "answers": ANSWERS}, {"scores": SCORES, "aux_scores": AUX})
+    main, aux = F.cross_entropy(SCORES, TARGETS), F.cross_entropy(AUX, ANSWERS)
+    assert list(output.terms) == ["cross_entropy", "aux_ce"]
+    assert torch.equal(output.terms["cross_entropy"], main)
+    assert torch.equal(output.terms["aux_ce"], aux)
+    assert torch.equal(output.total, main + 0.4 * aux)
+    assert round(float(main), 6) == 0.286985  # by hand: mean(logsumexp(row) - row[target]) = (0.46440 + 0.10957) / 2
+    assert round(float(aux), 6) == 0.380233
+
+
+def test_a_dotted_route_reads_a_nested_mapping() -> None:
+    collection = LossCollection.from_config([{"type": "mse", "name": "depth", "inputs": {"scores": "heads.depth"}}])
+    output = collection({"targets": DEPTH_TARGETS}, {"heads": {"depth": DEPTH}})
+    assert torch.equal(output.terms["depth"], F.mse_loss(DEPTH, DEPTH_TARGETS))
+    assert float(output.total) == pytest.approx((0.25 + 0 + 1 + 4) / 4, abs=0)
+
+
+def test_routes_inside_multi_children() -> None:
+    collection = LossCollection.from_config(
+        [
+            {
+                "type": "multi",
+                "params": [
+                    {"type": "cross_entropy"},
+                    {"type": "cross_entropy", "weight": 0.5, "inputs": {"scores": "aux_scores"}},
+                ],
+            }
+        ]
+    )
+    output = collection({"targets": TARGETS}, {"scores": SCORES, "aux_scores": AUX})
+    assert torch.equal(output.total, F.cross_entropy(SCORES, TARGETS) + F.cross_entropy(AUX, TARGETS) * 0.5)
+
+
+def test_term_inputs_from_python() -> None:
+    collection = LossCollection(
+        [
+            CrossEntropyParams(),
+            Term(
+                CrossEntropyParams(), weight=0.4, name="aux_ce", inputs={"scores": "aux_scores", "targets": "answers"}
+            ),
+        ]
+    )
+    assert collection.to_config() == LossCollection.from_config(TWO_HEADS).to_config()
+    assert collection.terms[1].inputs == {"scores": "aux_scores", "targets": "answers"}
+    output = collection({"targets": TARGETS, "answers": ANSWERS}, {"scores": SCORES, "aux_scores": AUX})
+    assert torch.equal(output.terms["aux_ce"], F.cross_entropy(AUX, ANSWERS))
+
+
+def test_term_inputs_values_are_checked_at_construction() -> None:
+    with pytest.raises(
+        ValueError, match=r"^Term inputs\['scores'\]: expected a non-empty string key, found '' \(str\)$"
+    ):
+        Term(CrossEntropyParams(), inputs={"scores": ""})
+    with pytest.raises(
+        TypeError, match=r"^Term inputs must be a mapping of declared input keys to keys, found 'x' \(str\)$"
+    ):
+        Term(CrossEntropyParams(), inputs="x")  # type: ignore[arg-type]
+    with pytest.raises(LossConfigError) as info:
+        LossCollection(
+            [
+                Term(CrossEntropyParams(), inputs={"scors": "aux"}),
+                Term(MultiParams(losses=(Term(MSEParams(), inputs={"target": "t"}),))),
+            ]
+        )
+    assert _messages(info.value) == [
+        "items[0].inputs.scors: unknown input 'scors' (declared: 'scores', 'targets') (did you mean 'scores'?)",
+        "items[1].params.losses[0].inputs.target: unknown input 'target' (declared: 'scores', 'targets') (did you mean 'targets'?)",
+    ]
+
+
+def test_config_mistakes_are_reported_with_positions() -> None:
+    text = """\
+losses:
+  - type: cross_entropy
+    inputs: {scoers: aux_scores, targets: ""}
+  - type: mse
+    inputs: heads.depth
+  - type: multi
+    inputs: {scores: x}
+    params:
+      - type: mse
+        inputs: {scores: 3, targets: a..b}
+"""
+    root = load_yaml_text(text, file="heads.yaml")
+    with pytest.raises(LossConfigError) as info:
+        LossCollection.from_config(root.losses)
+    assert _messages(info.value) == [
+        "heads.yaml:3:14: losses[0].inputs.scoers: unknown input 'scoers' (declared: 'scores', 'targets') (did you mean 'scores'?)",
+        "heads.yaml:3:43: losses[0].inputs.targets: expected a non-empty string key, found '' (str)",
+        "heads.yaml:5:13: losses[1].inputs: expected a mapping from declared input keys to keys, found 'heads.depth' (str)",
+        "heads.yaml:7:13: losses[2].inputs: loss 'multi' declares no inputs, so it cannot be routed "
+        "(route the inputs of the losses it is made of: each `multi` child takes `inputs:` in its entry)",
+        "heads.yaml:10:26: losses[2].params[0].inputs.scores: expected a non-empty string key, found 3 (int)",
+        "heads.yaml:10:38: losses[2].params[0].inputs.targets: expected a key with non-empty dotted parts, found 'a..b'",
+    ]
+
+
+def test_mapping_form_routes() -> None:
+    collection = LossCollection.from_config(
+        {"main": "cross_entropy", "aux": {"type": "cross_entropy", "inputs": {"scores": "aux_scores"}}}
+    )
+    output = collection({"targets": TARGETS}, {"scores": SCORES, "aux_scores": AUX})
+    assert torch.equal(output.terms["aux"], F.cross_entropy(AUX, TARGETS))
+    with pytest.raises(LossConfigError) as info:
+        LossCollection.from_config({"aux": {"type": "cross_entropy", "inputs": {"logits": "aux_scores"}}})
+    assert _messages(info.value) == ["losses.aux.inputs.logits: unknown input 'logits' (declared: 'scores', 'targets')"]
+
+
+def test_a_missing_routed_key_names_the_term_the_key_and_the_declared_input() -> None:
+    collection = LossCollection.from_config(TWO_HEADS)
+    with pytest.raises(LossInputError) as info:
+        collection({"targets": TARGETS, "answers": ANSWERS}, {"scores": SCORES, "aux": AUX})
+    assert str(info.value) == (
+        "loss 'aux_ce' needs model_output['aux_scores'] (routed from input 'scores'), which is missing "
+        "(available: 'scores', 'aux')"
+    )
+    assert (info.value.term, info.value.key, info.value.source) == ("aux_ce", "aux_scores", "model_output")
+    nested = LossCollection.from_config([{"type": "mse", "inputs": {"scores": "heads.depth"}}])
+    with pytest.raises(LossInputError) as info:
+        nested({"targets": DEPTH_TARGETS}, {"heads": {"seg": DEPTH}})
+    assert str(info.value) == (
+        "loss 'mse' needs model_output['heads']['depth'] (routed from input 'scores'), which is missing "
+        "(available: 'seg')"
+    )
+
+
+def test_shape_and_dtype_errors_name_the_routed_key() -> None:
+    collection = LossCollection.from_config(TWO_HEADS)
+    with pytest.raises(LossShapeError) as info:
+        collection({"targets": TARGETS, "answers": ANSWERS}, {"scores": SCORES, "aux_scores": AUX.long()})
+    assert str(info.value) == (
+        "loss 'aux_ce': expected model_output['aux_scores']: float tensor of rank 2 or 3 or 4 or 5, found dtype torch.int64"
+    )
+    assert (info.value.key, info.value.source) == ("aux_scores", "model_output")
+    with pytest.raises(LossShapeError) as info:
+        collection({"targets": TARGETS, "answers": ANSWERS[:1]}, {"scores": SCORES, "aux_scores": AUX})
+    assert str(info.value) == (
+        "loss 'aux_ce': model_output['aux_scores'] (2, 3) and sample_list['answers'] (1,) do not match: "
+        "class indices for these scores have shape (2,)"
+    )
+    assert (info.value.key, info.value.source) == ("answers", "sample_list")
+
+
+def test_skip_uses_the_routed_targets() -> None:
+    collection = LossCollection.from_config(TWO_HEADS, missing_targets="skip")
+    output = collection({"targets": TARGETS}, {"scores": SCORES, "aux_scores": AUX})
+    assert output.skipped == ("aux_ce",)
+    assert torch.equal(output.total, F.cross_entropy(SCORES, TARGETS))
+    output = collection({"answers": ANSWERS}, {"scores": SCORES, "aux_scores": AUX})
+    assert output.skipped == ("cross_entropy",)
+    assert torch.equal(output.total, F.cross_entropy(AUX, ANSWERS) * 0.4)
+
+
+# -- persistence -------------------------------------------------------------------------------------------
+
+
+def test_to_config_state_dict_pickle_and_deepcopy_carry_routes() -> None:
+    config = [*TWO_HEADS, {"type": "multi", "params": [{"type": "mse", "inputs": {"scores": "heads.depth"}}]}]
+    collection = LossCollection.from_config(config)
+    saved = collection.to_config()
+    assert saved[1]["inputs"] == {"scores": "aux_scores", "targets": "answers"}
+    assert "inputs" not in saved[0]
+    assert saved[2]["params"][0]["inputs"] == {"scores": "heads.depth"}
+    assert LossCollection.from_config(saved).to_config() == saved
+    assert LossCollection.from_state_dict(collection.state_dict()).to_config() == saved
+    for copied in (pickle.loads(pickle.dumps(collection)), copy.deepcopy(collection)):
+        assert copied.to_config() == saved
+        assert copied.losses[1].routes == {"scores": "aux_scores", "targets": "answers"}
+    # a state saved with other routes is another config
+    other = LossCollection.from_config([TWO_HEADS[0], {**TWO_HEADS[1], "inputs": {"scores": "aux_scores"}}])
+    with pytest.raises(LossConfigError, match=r"inputs"):
+        other.load_state_dict(LossCollection.from_config(TWO_HEADS).state_dict())
+
+
+def test_routed_collection_compiles_to_one_graph_without_syncs(fresh_dynamo: None) -> None:
+    config = [*TWO_HEADS, {"type": "mse", "inputs": {"scores": "heads.depth", "targets": "depth"}}]
+    collection = LossCollection.from_config(config)
+    scores, aux, depth = SCORES.clone().requires_grad_(), AUX.clone().requires_grad_(), DEPTH.clone().requires_grad_()
+    sample_list = {"targets": TARGETS, "answers": ANSWERS, "depth": DEPTH_TARGETS}
+    model_output = {"scores": scores, "aux_scores": aux, "heads": {"depth": depth}}
+    eager = collection(sample_list, model_output)
+    counter = CompileCounter()
+    compiled = torch.compile(collection, fullgraph=True, backend=counter)(sample_list, model_output)
+    assert counter.frame_count == 1
+    assert list(compiled.terms) == ["cross_entropy", "aux_ce", "mse"]
+    torch.testing.assert_close(compiled.total, eager.total, rtol=0, atol=0)
+    with no_host_sync():
+        collection(sample_list, model_output).total.backward()
+    assert all(t.grad is not None for t in (scores, aux, depth))
