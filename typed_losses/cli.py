@@ -108,6 +108,9 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         if args.verbose:
             for line in describe_inputs(spec.loss_class.inputs):
                 _say(f"    reads {line}", out)
+            if spec.loss_class.inputs:
+                keys = ", ".join(i.key for i in spec.loss_class.inputs)
+                _say(f"    inputs: {keys} (an entry's `inputs:` reads them from other keys)", out)
             if spec.loss_class.output_terms:
                 _say(f"    terms: {', '.join(spec.loss_class.output_terms)}", out)
     return 0

@@ -22,6 +22,7 @@ from typed_losses.config.convert import converter
 from typed_losses.config.paths import render_path
 from typed_losses.config.types import params_fields, term_sequence_fields
 from typed_losses.config.yaml import Key, SourceMap, path_of, source_map_of
+from typed_losses.rules import INPUTS_KEY
 from typed_losses.term import Term
 
 __all__ = ["Origin", "Setting", "TermProvenance", "losses_provenance"]
@@ -117,11 +118,13 @@ class TermProvenance:
     weight: Setting
     params: tuple[Setting, ...]
     children: tuple[TermProvenance, ...] = ()
+    #: The entry's ``inputs:`` routes, one ``inputs.<declared key>`` setting each (the key read instead).
+    routes: tuple[Setting, ...] = ()
 
     @property
     def settings(self) -> tuple[Setting, ...]:
-        """``type``, ``name``, ``weight`` then the params, in the params class's field order."""
-        return (self.type, self.name_setting, self.weight, *self.params)
+        """``type``, ``name``, ``weight``, the params in the params class's field order, then the routes."""
+        return (self.type, self.name_setting, self.weight, *self.params, *self.routes)
 
     def walk(self, depth: int = 0) -> Iterator[tuple[int, TermProvenance]]:
         """This term and its nested terms, depth first, with their nesting depth."""
@@ -227,6 +230,14 @@ def _describe_term(ctx: _Context, entry: Node, name_key: str | None, term: Term[
         value_node = _child(params_node, field.name) if params_node is not None else None
         origin = ctx.origin(value_node) if value_node is not None else Origin("default")
         settings.append(Setting(f"params.{field.name}", _plain(value), origin))
+    routes: list[Setting] = []
+    inputs_node = _child(entry, INPUTS_KEY)
+    for key, target in term.inputs.items():
+        route_node = _child(inputs_node, key) if inputs_node is not None else None
+        found = route_node if route_node is not None else inputs_node
+        routes.append(
+            Setting(f"{INPUTS_KEY}.{key}", target, ctx.origin(found) if found is not None else Origin("default"))
+        )
     return TermProvenance(
         path=label,
         name=name,
@@ -235,6 +246,7 @@ def _describe_term(ctx: _Context, entry: Node, name_key: str | None, term: Term[
         weight=Setting("weight", term.weight, weight_origin),
         params=tuple(settings),
         children=tuple(children),
+        routes=tuple(routes),
     )
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import copy
+import io
+import json
 import pickle
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,8 +17,11 @@ from helpers.sync import no_host_sync
 from torch._dynamo.testing import CompileCounter
 
 from typed_losses import LossCollection, LossConfigError, LossInputError, LossShapeError, Term
+from typed_losses.cli import main
 from typed_losses.config.yaml import load_yaml_text
+from typed_losses.distributed import config_digest
 from typed_losses.losses import CrossEntropyParams, MSEParams, MultiParams
+from typed_losses.schema import losses_schema
 
 SCORES = torch.tensor([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0]])
 AUX = torch.tensor([[0.3, -1.0, 2.0], [1.0, 0.0, 0.0]])
@@ -229,3 +236,88 @@ def test_routed_collection_compiles_to_one_graph_without_syncs(fresh_dynamo: Non
     with no_host_sync():
         collection(sample_list, model_output).total.backward()
     assert all(t.grad is not None for t in (scores, aux, depth))
+
+
+# -- surfaces ----------------------------------------------------------------------------------------------
+
+
+HEADS_YAML = """\
+losses:
+  - cross_entropy
+  - type: cross_entropy
+    name: aux_ce
+    inputs: {scores: aux_scores, targets: answers}
+  - type: multi
+    params:
+      - type: mse
+        inputs:
+          scores: heads.depth
+"""
+
+
+def test_show_lists_each_route_with_its_origin(tmp_path: Path) -> None:
+    path = tmp_path / "heads.yaml"
+    path.write_text(HEADS_YAML)
+    out = io.StringIO()
+    assert main(["show", "--format", "plain", str(path)], out=out) == 0
+    lines = out.getvalue().splitlines()
+    f = str(path)
+    assert [line for line in lines if "inputs." in line] == [
+        f"                 inputs.scores           aux_scores     {f}:5",
+        f"                 inputs.targets          answers        {f}:5",
+        f"                 inputs.scores           heads.depth    {f}:10",
+    ]
+    out = io.StringIO()
+    assert main(["show", "--format", "json", str(path)], out=out) == 0
+    aux = json.loads(out.getvalue())["losses"][0]["terms"][1]
+    assert [(s["key"], s["value"], s["origin"]["line"], s["origin"]["column"]) for s in aux["settings"][-2:]] == [
+        ("inputs.scores", "aux_scores", 5, 22),  # the value's position
+        ("inputs.targets", "answers", 5, 43),
+    ]
+
+
+def test_list_verbose_names_the_routable_inputs() -> None:
+    out = io.StringIO()
+    assert main(["list", "-v", "cross_entropy"], out=out) == 0
+    assert (
+        "    inputs: scores, targets (an entry's `inputs:` reads them from other keys)" in out.getvalue().splitlines()
+    )
+
+
+def test_the_distributed_digest_differs_by_routes() -> None:
+    routed = LossCollection.from_config(TWO_HEADS)
+    other = LossCollection.from_config([TWO_HEADS[0], {**TWO_HEADS[1], "inputs": {"scores": "aux_scores"}}])
+    assert config_digest(routed) != config_digest(other)
+    assert config_digest(routed) == config_digest(LossCollection.from_config(routed.to_config()))
+
+
+def test_the_schema_offers_the_declared_inputs() -> None:
+    schema = losses_schema()
+    validator = jsonschema.Draft7Validator(schema)
+    routes = schema["definitions"]["entry.cross_entropy"]["properties"]["inputs"]["anyOf"][0]
+    assert sorted(routes["properties"]) == ["scores", "targets"]
+    assert routes["additionalProperties"] is False
+    assert "inputs" not in schema["definitions"]["entry.multi"]["properties"]
+    assert validator.is_valid({"losses": TWO_HEADS})
+    for bad in ({"scoers": "x"}, {"scores": ""}, {"scores": "a..b"}, {"scores": 3}, "aux_scores"):
+        assert not validator.is_valid({"losses": [{"type": "cross_entropy", "inputs": bad}]}), bad
+    assert not validator.is_valid({"losses": [{"type": "multi", "inputs": {}, "params": ["mse"]}]})
+
+
+def test_hydra_schema_nodes_carry_routes() -> None:
+    from omegaconf import OmegaConf
+
+    from typed_losses.hydra import losses_from_hydra, losses_schema
+
+    node = OmegaConf.merge(losses_schema(), {"losses": TWO_HEADS})
+    assert OmegaConf.to_container(node.losses[1].inputs) == {"scores": "aux_scores", "targets": "answers"}
+    assert node.losses[0].inputs is None
+    collection = losses_from_hydra(node.losses)
+    assert collection.to_config() == LossCollection.from_config(TWO_HEADS).to_config()
+    with pytest.raises(LossConfigError) as info:
+        losses_from_hydra(
+            OmegaConf.merge(losses_schema(), {"losses": [{"type": "mse", "inputs": {"score": 1}}]}).losses
+        )
+    assert _messages(info.value) == [
+        "losses[0].inputs.score: unknown input 'score' (declared: 'scores', 'targets') (did you mean 'scores'?)"
+    ]
