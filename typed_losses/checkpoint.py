@@ -24,14 +24,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from torch import nn
 
-from typed_losses.config.bounds import check_depth
 from typed_losses.config.check import check_losses
 from typed_losses.config.convert import config_params
 from typed_losses.config.diff import differences
 from typed_losses.config.source import literal_data
 from typed_losses.errors import ConfigIssue, LossConfigError
 from typed_losses.registry import REGISTRY, Registry
-from typed_losses.rules import INPUTS_KEY
+from typed_losses.rules import DEFAULT_WEIGHT, INPUTS_KEY, describe_value
 
 if TYPE_CHECKING:
     from typed_losses.collection import LossCollection, MissingTargets
@@ -63,7 +62,7 @@ def config_entry(
     entry: dict[str, Any] = {"type": loss_type}
     if name != loss_type:
         entry["name"] = name
-    if weight != 1.0:
+    if weight != DEFAULT_WEIGHT:
         entry["weight"] = weight
     entry["params"] = config_params(params)
     if inputs:
@@ -81,7 +80,6 @@ def normalised_config(
 ) -> list[dict[str, Any]]:
     """A saved ``losses`` list as ``to_config()`` would write it today: checked as data (nothing is
     resolved), with the defaults of params fields it does not mention. Raises LossConfigError."""
-    check_depth(losses, label)  # before literal_data recurses through it
     checked = check_losses(literal_data(losses), registry=registry, label=label)
     return [config_entry(t.spec.name, t.name, t.weight, t.params, t.inputs) for t in checked]
 
@@ -96,12 +94,14 @@ def config_of_state(state: Any, where: str) -> list[Any]:
                 )
             ]
         )
-    if state["format"] != STATE_FORMAT:
+    version = state["format"]
+    if type(version) is not int or version != STATE_FORMAT:  # not True, 1.0 or a tensor
+        shown = repr(version) if type(version) is int else describe_value(version)
         raise LossConfigError(
             [
                 ConfigIssue(
                     f"{where}.format",
-                    f"unsupported state format {state['format']!r}; this version reads format {STATE_FORMAT}",
+                    f"unsupported state format {shown}; this version reads format {STATE_FORMAT}",
                     hint="upgrade typed_losses",
                 )
             ]
@@ -123,11 +123,19 @@ def from_state_dict(
     missing_targets: MissingTargets,
 ) -> LossCollection:
     """See :meth:`LossCollection.from_state_dict`."""
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str, found {describe_value(prefix)}")
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be True or False, found {describe_value(strict)}")
     key = prefix + EXTRA_STATE
     if not isinstance(state_dict, Mapping):
         raise LossConfigError(
             [ConfigIssue("state_dict", f"expected a state dict (a mapping), found {type(state_dict).__name__}")]
         )
+    odd = [k for k in state_dict if not isinstance(k, str)]
+    if odd:
+        shown = ", ".join(describe_value(k) for k in odd[:3]) + (", ..." if len(odd) > 3 else "")
+        raise LossConfigError([ConfigIssue("state_dict", f"keys of a state dict are strings, found {shown}")])
     if key not in state_dict:
         raise LossConfigError(
             [
@@ -139,7 +147,6 @@ def from_state_dict(
             ]
         )
     losses = config_of_state(state_dict[key], key)
-    check_depth(losses, f"{key}.losses")  # before literal_data recurses through it
     collection = cls.from_config(
         literal_data(losses),
         registry=registry,
@@ -189,14 +196,15 @@ def _differences(collection: LossCollection, saved: list[Any]) -> list[ConfigIss
     if not differences(mine, saved, limit=1):
         return []
     label = f"{EXTRA_STATE}.losses"
+    registry = collection._registry.registry
     try:
-        saved = normalised_config(saved, label=label)
+        saved = normalised_config(saved, registry=registry, label=label)
     except LossConfigError as exc:  # not even a valid config here: that is the difference
         return list(exc.issues)
     # Normalised too: e.g. nested terms built from Python have no names until the checker gives them theirs.
-    # Losses of another registry than the default fail here: they are compared as written.
+    # Loss classes given in Python and not registered fail here: they are compared as written.
     with contextlib.suppress(LossConfigError):
-        mine = normalised_config(mine)
+        mine = normalised_config(mine, registry=registry)
     return [
         ConfigIssue(d.path, f"this collection has {d.first}, the loaded state has {d.second}", hint=_REBUILD_HINT)
         for d in differences(mine, saved, label)

@@ -60,6 +60,23 @@ class LossList(nn.ModuleList):
         def __iter__(self) -> Iterator[Loss[Any]]: ...
 
 
+class _RegistryRef:
+    """The registry a collection was built with; copies share it (a registry holds locks, it is not copied)
+    and a pickled collection is restored with the default registry."""
+
+    def __init__(self, registry: Registry = REGISTRY) -> None:
+        self.registry = registry
+
+    def __deepcopy__(self, memo: object) -> _RegistryRef:
+        return self
+
+    def __copy__(self) -> _RegistryRef:
+        return self
+
+    def __reduce__(self) -> tuple[type[_RegistryRef], tuple[()]]:
+        return _RegistryRef, ()
+
+
 def _spec_for(term: Term[Any], registry: Registry) -> LossSpec:
     spec = term_spec(term, registry)
     if isinstance(spec, LossSpec):
@@ -162,12 +179,19 @@ class LossCollection(nn.Module):
             raise LossConfigError([*exc.issues, *option_issues]) from None
         if option_issues:
             raise LossConfigError(option_issues)
-        self._init_checked(checked, check_finite, missing_targets)
+        self._init_checked(checked, registry, check_finite, missing_targets)
 
     def _init_checked(
-        self, checked: Sequence[CheckedTerm], check_finite: bool, missing_targets: MissingTargets
+        self,
+        checked: Sequence[CheckedTerm],
+        registry: Registry,
+        check_finite: bool,
+        missing_targets: MissingTargets,
     ) -> None:
         modules = [t.build() for t in checked]
+        # The name each term's loss was built from, and the registry knowing it: to_config writes them.
+        self._types: tuple[str, ...] = tuple(t.spec.name for t in checked)
+        self._registry = _RegistryRef(registry)
         self._init_terms([t.name for t in checked], [t.weight for t in checked], modules)
         self._init_options(check_finite, missing_targets)
 
@@ -260,15 +284,19 @@ class LossCollection(nn.Module):
         if option_issues:
             raise LossConfigError(option_issues)
         checked = check_losses(cfg, registry=registry, label=label)
-        return cls._from_checked(checked, check_finite, missing_targets)
+        return cls._from_checked(checked, registry, check_finite, missing_targets)
 
     @classmethod
     def _from_checked(
-        cls, checked: Sequence[CheckedTerm], check_finite: bool, missing_targets: MissingTargets
+        cls,
+        checked: Sequence[CheckedTerm],
+        registry: Registry,
+        check_finite: bool,
+        missing_targets: MissingTargets,
     ) -> LossCollection:
         self = cls.__new__(cls)
         nn.Module.__init__(self)
-        self._init_checked(checked, check_finite, missing_targets)
+        self._init_checked(checked, registry, check_finite, missing_targets)
         return self
 
     @classmethod
@@ -353,10 +381,8 @@ class LossCollection(nn.Module):
     def to_config(self) -> list[dict[str, Any]]:
         """The collection as a plain ``losses`` list; ``from_config`` of it rebuilds an equal collection."""
         return [
-            checkpoint.config_entry(
-                type(module).loss_name or type(module).__name__, name, weight, module.params, module.routes
-            )
-            for name, weight, module in zip(self.names, self.weights, self.losses, strict=True)
+            checkpoint.config_entry(loss_type, name, weight, module.params, module.routes)
+            for loss_type, name, weight, module in zip(self._types, self.names, self.weights, self.losses, strict=True)
         ]
 
     def extra_repr(self) -> str:

@@ -349,6 +349,11 @@ class Loss(nn.Module, Generic[P]):
     params: P
     term_name: str
 
+    @classmethod
+    def type_name(cls) -> str:
+        """The loss's name in configs and messages: its registry name, else its class name."""
+        return cls.loss_name or cls.__name__
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         inferred = params_class_of(cls)
@@ -363,7 +368,7 @@ class Loss(nn.Module, Generic[P]):
         if expected is not None and not isinstance(params, expected):
             raise TypeError(f"{type(self).__name__} takes {expected.__name__}, got {type(params).__name__}")
         self.params = params
-        self.term_name = name or type(self).loss_name or type(self).__name__
+        self.term_name = name or type(self).type_name()
         #: The entry's ``inputs:`` (declared key -> key read instead); empty when the loss reads its declared keys.
         self.routes: dict[str, str] = {}
         # Resolved once by route_inputs: declared key -> the routed Input; read() consults it only when not empty.
@@ -407,7 +412,7 @@ class Loss(nn.Module, Generic[P]):
     @property
     def term_label(self) -> str:
         """The term's name for messages, with the loss type when they differ: ``'answer' (cross_entropy)``."""
-        loss_type = type(self).loss_name or type(self).__name__
+        loss_type = type(self).type_name()
         return repr(self.term_name) if self.term_name == loss_type else f"{self.term_name!r} ({loss_type})"
 
     def _name_in(self, exc: BaseException) -> None:

@@ -193,14 +193,7 @@ def test_to_config_writes_multi_params_as_the_list_itself() -> None:
     assert written == [
         {
             "type": "multi",
-            "params": [
-                {
-                    "type": "multi",
-                    "name": "multi",
-                    "weight": 1.0,
-                    "params": [{"type": "mse", "name": "mse", "weight": 1.0, "params": {}}],
-                }
-            ],
+            "params": [{"type": "multi", "params": [{"type": "mse", "params": {}}]}],
         }
     ]
     assert nesting(written) == (6, (0, "params", 0, "params", 0, "type"))

@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 #: Keys whose values a mis-indented entry leaves beside the ``losses`` key.
-_STRAY_KEYS = ("params", "weight", "name")
+_STRAY_KEYS = tuple(key for key in ENTRY_KEYS if key != "type")
 
 
 @attrs.frozen
@@ -119,8 +119,30 @@ def check_losses(cfg: object, *, registry: Registry = REGISTRY, label: str = LOS
         losses[1]: unknown loss 'logit_bcee' (did you mean 'logit_bce'?)
     """
     check_depth(cfg, label)  # before anything recurses through it (OmegaConf, cattrs, nested entries)
+    python_values = _python_values(cfg, label)
+    if python_values.issues:
+        raise LossConfigError(python_values.issues)
     node, loc = as_node(cfg, label)
     return _check(node, loc, _Specs(registry))
+
+
+def _python_values(cfg: object, label: str) -> Locator:
+    """Params instances and :class:`Term` values given as config entries (or as the whole value): they
+    belong in ``LossCollection([...])``."""
+    loc = Locator(label)
+    items: list[tuple[tuple[Key, ...], object]] = [((), cfg)]
+    if isinstance(cfg, (list, tuple)):
+        items = [((index,), item) for index, item in enumerate(cfg)]
+    elif isinstance(cfg, Mapping) and not isinstance(cfg, Node):
+        items = [((str(key),), item) for key, item in cfg.items()]
+    for rel, item in items:
+        if isinstance(item, Term) or attrs.has(type(item)):
+            loc.add(
+                rel,
+                f"expected a config entry, found a {type(item).__name__} (a Python value)",
+                hint="Python values: use LossCollection([...])",
+            )
+    return loc
 
 
 def _check(
@@ -129,11 +151,13 @@ def _check(
     specs: _Specs,
     reported: Sequence[tuple[Key, ...]] = (),
     given: Mapping[tuple[Key, ...], attrs.AttrsInstance] | None = None,
+    given_specs: Mapping[tuple[Key, ...], LossSpec] | None = None,
 ) -> list[CheckedTerm]:
     terms: list[CheckedTerm] | None = None
     if node is not None:
         checker = _Checker(specs, loc)
         checker.given = dict(given or {})
+        checker.given_specs = dict(given_specs or {})
         for rel in reported:
             checker.mark(rel)
         terms = checker.losses(node)
@@ -156,8 +180,9 @@ def check_terms(items: Sequence[object], *, registry: Registry = REGISTRY, label
     reported: list[tuple[Key, ...]] = []
     extra: dict[str, LossSpec] = {}
     given: dict[tuple[Key, ...], attrs.AttrsInstance] = {}
+    given_specs: dict[tuple[Key, ...], LossSpec] = {}
     for index, item in enumerate(items):
-        entry = _entry_of(item, (index,), loc, registry, extra, given)
+        entry = _entry_of(item, (index,), loc, registry, extra, given, given_specs)
         if entry is None:
             reported.append((index,))
         entries.append(entry)
@@ -168,7 +193,7 @@ def check_terms(items: Sequence[object], *, registry: Registry = REGISTRY, label
         for rel, message in unrepresentable(entries):
             loc.add(rel, message)
         raise LossConfigError(loc.issues) from None
-    return _check(node, loc, _Specs(registry, extra), reported, given)
+    return _check(node, loc, _Specs(registry, extra), reported, given, given_specs)
 
 
 def _entry_of(
@@ -178,9 +203,11 @@ def _entry_of(
     registry: Registry,
     extra: dict[str, LossSpec],
     given: dict[tuple[Key, ...], attrs.AttrsInstance],
+    given_specs: dict[tuple[Key, ...], LossSpec],
 ) -> dict[str, Any] | None:
     """The ``losses`` entry equivalent to ``item`` (its params instance goes to ``given``: it was checked
-    when it was constructed, by the same constraints); ``None`` after an issue."""
+    when it was constructed, by the same constraints; its loss to ``given_specs``: by position, as two
+    unregistered loss classes may share a name); ``None`` after an issue."""
     if isinstance(item, Term):
         term: Term[Any] = item
     elif attrs.has(type(item)):
@@ -194,7 +221,8 @@ def _entry_of(
     if registry.get(spec.name) is not spec:
         extra.setdefault(spec.name, spec)
     given[(*rel, "params")] = term.params
-    _params_problems(term.params, (*rel, "params"), loc)
+    given_specs[rel] = spec
+    _params_problems(term.params, (*rel, "params"), loc, registry)
     entry: dict[str, Any] = {"type": spec.name}
     if term.name is not None:
         entry["name"] = term.name
@@ -204,13 +232,13 @@ def _entry_of(
     return entry
 
 
-def _params_problems(params: attrs.AttrsInstance, rel: tuple[Key, ...], loc: Locator) -> None:
+def _params_problems(params: attrs.AttrsInstance, rel: tuple[Key, ...], loc: Locator, registry: Registry) -> None:
     """The constraints of ``params``' fields, declared or derived from their types, on the values it holds.
 
     A declared constraint already ran when ``params`` was constructed; the rules derived from the types
     (finite floats, int64 ints, ``Literal`` choices) reach a plain attrs class only here, so a params
     instance built in Python gets the verdict the same values get in a config. Nested terms (``multi``)
-    are walked iteratively; a tree whose entries already nest deeper than the bound is reported here,
+    are walked iteratively, each given its loss (:func:`term_spec`, a problem at its path); a tree whose entries already nest deeper than the bound is reported here,
     before anything recursive (building its modules) runs.
     """
     # (params, path, nesting level of its entry: the losses list is level 1, a top entry level 2, and each
@@ -226,11 +254,14 @@ def _params_problems(params: attrs.AttrsInstance, rel: tuple[Key, ...], loc: Loc
         for problem in problems(cls, values):
             loc.add((*where, problem.field), problem.message, hint=problem.hint)
         for name in term_sequence_fields(cls):
-            children = [
-                (child.params, (*where, name, index, "params"), level + 2)
-                for index, child in enumerate(values[name])
-                if isinstance(child, Term)
-            ]
+            children = []
+            for index, child in enumerate(values[name]):
+                if not isinstance(child, Term):
+                    continue
+                spec = term_spec(child, registry)
+                if not isinstance(spec, LossSpec):
+                    loc.add((*where, name, index), spec[0], hint=spec[1])
+                children.append((child.params, (*where, name, index, "params"), level + 2))
             stack.extend(reversed(children))
             for index, child in enumerate(values[name]):
                 if isinstance(child, Term) and child.inputs:
@@ -264,7 +295,7 @@ def term_spec(term: Term[Any], registry: Registry = REGISTRY) -> LossSpec | tupl
             spec = registry.get(term.loss.loss_name)
             if spec is not None and spec.loss_class is term.loss:
                 return spec
-        return LossSpec(term.loss.loss_name or term.loss.__name__, term.loss, params_class)
+        return LossSpec(term.loss.type_name(), term.loss, params_class)
     specs = registry.for_params(params_class)
     if len(specs) == 1:
         return specs[0]
@@ -372,6 +403,8 @@ class _Checker:
         self.done: set[tuple[Key, ...]] = set()
         #: Params instances built in Python (``LossCollection([...])``), by the path of their ``params``.
         self.given: dict[tuple[Key, ...], attrs.AttrsInstance] = {}
+        #: The losses of those entries (``Term(loss=...)`` or the registry's), by the path of their entry.
+        self.given_specs: dict[tuple[Key, ...], LossSpec] = {}
 
     def mark(self, rel: tuple[Key, ...]) -> None:
         for size in range(len(rel) + 1):
@@ -470,6 +503,10 @@ class _Checker:
         items: list[tuple[Key, Node, str | None]] | None = entry_nodes(target)
         if items is None:
             value = self.scalar(target, rel, "the entries")
+            if isinstance(value, (list, dict)):  # a resolver's result (`${oc.decode:...}`): checked as it is
+                decoded = OmegaConf.create(literal_data(value))
+                self.walk_missing(decoded, rel)
+                return self.entries(decoded, rel, unique=unique)
             if value is not _FAILED:
                 self.loc.add(rel, f"{EXPECTED_LOSSES}, found {describe_value(value)}")
             return None
@@ -540,8 +577,10 @@ class _Checker:
             self.loc.add(rel, "missing `type`: the registry name of the loss")
             ok = False
         else:
-            loss_type = self.scalar(type_node, (*rel, "type"), "`type`")
-            loss = None if loss_type is _FAILED else self.spec(loss_type, (*rel, "type"))
+            loss = self.given_specs.get(rel)
+            if loss is None:
+                loss_type = self.scalar(type_node, (*rel, "type"), "`type`")
+                loss = None if loss_type is _FAILED else self.spec(loss_type, (*rel, "type"))
         for key in node.keys():  # noqa: SIM118
             if str(key) not in ENTRY_KEYS:
                 if self.unknown_key(str(key), (*rel, str(key)), loss):

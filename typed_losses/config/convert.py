@@ -16,6 +16,7 @@ import attrs
 import cattrs
 
 from typed_losses.config.types import describe_type, literal_values, sequence_item, term_sequence_fields
+from typed_losses.registry import LossSpec
 from typed_losses.rules import describe_value
 from typed_losses.term import Term, is_term_type
 
@@ -107,23 +108,14 @@ converter.register_unstructure_hook(tuple, lambda value: [converter.unstructure(
 
 
 def _unstructure_term(term: Term[Any]) -> dict[str, Any]:
-    from typed_losses.registry import REGISTRY
+    # The loss and the entry as everywhere else: term_spec names the loss, config_entry writes the entry.
+    from typed_losses.checkpoint import config_entry
+    from typed_losses.config.check import term_spec
 
-    if term.loss is not None and term.loss.loss_name is not None:
-        loss_type = term.loss.loss_name
-    else:
-        specs = REGISTRY.for_params(type(term.params))
-        if len(specs) != 1:
-            raise ValueError(f"cannot name the loss of {type(term.params).__name__}: {len(specs)} losses use it")
-        loss_type = specs[0].name
-    entry: dict[str, Any] = {"type": loss_type}
-    if term.name is not None:
-        entry["name"] = term.name
-    entry["weight"] = term.weight
-    entry["params"] = config_params(term.params)
-    if term.inputs:
-        entry["inputs"] = dict(term.inputs)
-    return entry
+    spec = term_spec(term)
+    if not isinstance(spec, LossSpec):
+        raise ValueError(f"cannot name the loss of {type(term.params, term.inputs).__name__}: {spec[0]}")
+    return config_entry(spec.name, term.name or spec.name, term.weight, term.params, term.inputs)
 
 
 def _structure_term(value: object, _: Any) -> Term[Any]:

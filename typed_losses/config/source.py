@@ -59,14 +59,34 @@ def literal_data(value: Any) -> Any:
     ``${...}`` becomes ``\\${...}`` (and backslashes before it are doubled): OmegaConf then gives back
     the original text instead of evaluating an interpolation or a resolver such as ``oc.env``. For data
     that is not a config text: checkpoint states, Python values (``Term(..., name="a${b}")``).
-    Containers are copied (tuples become lists); nothing else changes.
+    Containers are copied (tuples become lists; a container met twice is copied once, so a container
+    holding itself stays so, for the checker to report); nothing else changes. Iterative: any depth.
     """
-    if isinstance(value, str):
-        return _INTERPOLATION.sub(lambda m: m.group(1) * 2 + "\\${", value) if "${" in value else value
-    if isinstance(value, Mapping):
-        return {key: literal_data(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [literal_data(item) for item in value]
+    if not isinstance(value, (Mapping, list, tuple)):
+        return _literal_scalar(value)
+    copies: dict[int, Any] = {}
+    result = copies[id(value)] = {} if isinstance(value, Mapping) else []
+    stack: list[tuple[Any, Any]] = [(value, result)]
+    while stack:
+        source, target = stack.pop()
+        for key, item in source.items() if isinstance(source, Mapping) else enumerate(source):
+            if isinstance(item, (Mapping, list, tuple)):
+                copied = copies.get(id(item))
+                if copied is None:
+                    copied = copies[id(item)] = {} if isinstance(item, Mapping) else []
+                    stack.append((item, copied))
+            else:
+                copied = _literal_scalar(item)
+            if isinstance(target, dict):
+                target[key] = copied
+            else:
+                target.append(copied)
+    return result
+
+
+def _literal_scalar(value: Any) -> Any:
+    if isinstance(value, str) and "${" in value:
+        return _INTERPOLATION.sub(lambda m: m.group(1) * 2 + "\\${", value)
     return value
 
 

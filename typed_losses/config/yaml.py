@@ -189,6 +189,8 @@ def load_yaml_text(text: str, *, file: str | None = None, max_nodes: int = MAX_N
         ...
         typed_losses.errors.LossConfigError: config.yaml:2:1: losses: duplicate key 'losses' (first written on line 1)
     """
+    if not isinstance(text, str):
+        raise TypeError(f"load_yaml_text takes the YAML text as a str, found {type(text).__name__}")
     if len(text) > MAX_BYTES:
         raise _error(file, f"document is {len(text)} characters; the limit is {MAX_BYTES}")
     loader = _Loader(text)
@@ -201,6 +203,8 @@ def load_yaml_text(text: str, *, file: str | None = None, max_nodes: int = MAX_N
             if "maximum nesting depth" in str(exc.problem):
                 raise _error(file, f"document nests too deeply (limit {MAX_DEPTH} levels)") from None
             raise _yaml_error(file, exc) from None
+        except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a NUL byte, ...)
+            raise _reader_error(file, text, exc) from None
         except yaml.YAMLError as exc:
             raise _error(file, f"invalid YAML: {exc}") from None
         if root is not None:
@@ -239,6 +243,15 @@ def _yaml_error(file: str | None, exc: yaml.MarkedYAMLError) -> LossConfigError:
         problem = f"{exc.context}, {problem}"
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
     return _error(file, f"YAML syntax error: {problem}", line, column)
+
+
+def _reader_error(file: str | None, text: str, exc: yaml.reader.ReaderError) -> LossConfigError:
+    """One positioned line for a character YAML refuses (yaml's own message ends on a second line)."""
+    position = exc.position
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    return _error(file, f"invalid YAML: unacceptable character #x{code:04x}: {exc.reason}", line, column)
 
 
 def _check_expansion(root: yaml.Node, file: str | None, max_nodes: int) -> None:

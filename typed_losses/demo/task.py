@@ -59,7 +59,7 @@ def missing_inputs(collection: LossCollection) -> list[str]:
             top = spec.key.split(".")[0]
             if spec.optional or (spec.source, top) in provided:
                 continue
-            loss_name = type(loss).loss_name or type(loss).__name__
+            loss_name = type(loss).type_name()
             kind = "" if loss_name == loss.term_name else f" ({loss_name})"
             messages.append(
                 f"loss {loss.term_name!r}{kind} reads {spec.source}[{spec.key!r}], which the demo does not provide"
