@@ -114,7 +114,7 @@ def _unstructure_term(term: Term[Any]) -> dict[str, Any]:
 
     spec = term_spec(term)
     if not isinstance(spec, LossSpec):
-        raise ValueError(f"cannot name the loss of {type(term.params, term.inputs).__name__}: {spec[0]}")
+        raise ValueError(f"cannot name the loss of {type(term.params).__name__}: {spec[0]}")
     return config_entry(spec.name, term.name or spec.name, term.weight, term.params, term.inputs)
 
 
