@@ -15,11 +15,11 @@ from typed_losses import checkpoint
 from typed_losses.checkpoint import STATE_FORMAT
 from typed_losses.config.bounds import MAX_DEPTH, check_depth, ensure_headroom
 from typed_losses.config.check import CheckedTerm, check_losses, check_terms, term_spec
-from typed_losses.errors import ConfigIssue, LossConfigError, NonFiniteLossError
-from typed_losses.loss import Batch, Loss, find
-from typed_losses.output import LossOutput, contribution, mean_of
+from typed_losses.errors import ConfigIssue, LossConfigError, LossInputError, NonFiniteLossError
+from typed_losses.loss import Batch, Loss, find, output_error
+from typed_losses.output import LossOutput, complex_error, contribution, describe, mean_of
 from typed_losses.registry import REGISTRY, LossSpec, Registry
-from typed_losses.rules import LOSSES_KEY
+from typed_losses.rules import DEFAULT_WEIGHT, LOSSES_KEY, OUTPUT_SEPARATOR, RESERVED_NAMES
 from typed_losses.term import Term
 
 __all__ = ["STATE_FORMAT", "LossCollection", "LossList", "MissingTargets", "build_term"]
@@ -27,6 +27,13 @@ __all__ = ["STATE_FORMAT", "LossCollection", "LossList", "MissingTargets", "buil
 #: What a collection does when a term's targets are absent from ``sample_list``.
 MissingTargets = Literal["error", "skip"]
 _MISSING_TARGETS = ("error", "skip")
+
+# What forward checks of a term's value beyond the common case (a tensor): 0 nothing; _DECLARES its loss declares
+# output_terms (a tensor is refused); _SHARED its name is a prefix of another's (``a`` and ``a/b``), so an output
+# key it adds may already be there (``a`` returning ``{"b": ...}``): its keys are checked against the others'.
+_DECLARES = 1
+_SHARED = 2
+_Step = tuple[str, float | None, Loss[Any], int]
 
 # skip_missing_targets() is per thread: each thread's open blocks, as {id(collection): depth}. A collection
 # also counts the blocks open on any thread (under _SKIP_LOCK), so forward reads the thread-local only while
@@ -201,9 +208,11 @@ class LossCollection(nn.Module):
         self.losses = LossList(modules)
         self.names: tuple[str, ...] = tuple(names)
         self.weights: tuple[float, ...] = tuple(float(w) for w in weights)
-        # Precomputed for forward: (name, weight or None when 1.0, module).
-        self._plan: tuple[tuple[str, float | None, Loss[Any]], ...] = tuple(
-            (n, None if w == 1.0 else w, m) for n, w, m in zip(self.names, self.weights, modules, strict=True)
+        # Precomputed for forward: (name, weight or None when 1.0, module, what its value needs checked).
+        shared = _shared_names(self.names)
+        self._plan: tuple[_Step, ...] = tuple(
+            (n, None if w == DEFAULT_WEIGHT else w, m, _SHARED if n in shared else _DECLARES if m.output_terms else 0)
+            for n, w, m in zip(self.names, self.weights, modules, strict=True)
         )
         # For missing_targets="skip": the sample_list paths each term requires.
         self._targets: tuple[tuple[tuple[str, ...], ...], ...] = tuple(_required_targets(m) for m in modules)
@@ -396,22 +405,24 @@ class LossCollection(nn.Module):
         """The terms and their weighted total; ``missing_targets`` overrides the mode for this call only."""
         plan = self._plan
         skipped: tuple[str, ...] = ()
-        if missing_targets is None:  # the collection's mode, or this thread's skip_missing_targets() block
-            skip = self._skip_missing or (self._skip_blocks > 0 and id(self) in _skipping_here())
-        else:
-            skip = _skips(missing_targets)
-        if skip:
-            plan, skipped = self._present(sample_list)
+        # the collection's mode, or this thread's skip_missing_targets() block
+        if self._skips_here() if missing_targets is None else _skips(missing_targets):
+            plan, skipped = self._present(sample_list, model_output)
         terms: dict[str, Tensor] = {}
+        owners: dict[str, str] = {}  # output key -> term, kept for the terms whose keys may collide (_SHARED)
         total: Tensor | None = None
-        for name, weight, loss in plan:
+        for name, weight, loss, check in plan:
             value = loss(sample_list, model_output)
             part: Tensor
-            if isinstance(value, Tensor):  # the common case, inline; anything else goes through contribution()
+            if not check and isinstance(value, Tensor):  # the common case, inline; the rest: contribution()
                 terms[name] = value
                 part = value if value.dim() == 0 else mean_of(value, loss)
             else:
-                summed = contribution(value, name, terms, loss=loss)
+                summed = (
+                    _shared_contribution(value, name, terms, loss, owners)
+                    if check == _SHARED
+                    else contribution(value, name, terms, loss=loss)
+                )
                 if summed is None:
                     continue
                 part = summed
@@ -426,13 +437,23 @@ class LossCollection(nn.Module):
                 total = total + part * weight
         if total is None:
             total = torch.zeros((), device=_device_of(model_output))
+        elif total.is_complex():  # a complex 0-dim term (one check per step, not per term)
+            _raise_complex(plan, terms)
         output = LossOutput(terms, total, skipped)
         if self._check_finite:
             _raise_if_not_finite(output)
         return output
 
-    def _present(self, sample_list: Batch) -> tuple[tuple[tuple[str, float | None, Loss[Any]], ...], tuple[str, ...]]:
+    def _present(self, sample_list: Batch, model_output: Batch) -> tuple[tuple[_Step, ...], tuple[str, ...]]:
         """The plan's entries whose targets are all in ``sample_list``, and the names of the others."""
+        for label, batch in (("sample_list", sample_list), ("model_output", model_output)):
+            if not isinstance(batch, Mapping):  # else every term would be skipped, silently
+                raise LossInputError(
+                    f"missing_targets='skip' needs {label} to be a mapping of names to values, found {describe(batch)}",
+                    term="",
+                    key="",
+                    source=label,
+                )
         kept = []
         skipped = []
         for entry, targets in zip(self._plan, self._targets, strict=True):
@@ -492,7 +513,54 @@ def _required_targets(module: Loss[Any]) -> tuple[tuple[str, ...], ...]:
     return tuple(paths)
 
 
-def _device_of(batch: Batch) -> torch.device | None:
+def _shared_names(names: Sequence[str]) -> set[str]:
+    """The names that another name extends by ``/...`` (``a`` and ``a/b``), and those names: only their output
+    keys can meet (``a`` returning ``{"b/c": ...}`` and ``a/b`` returning ``{"c": ...}``). Linear in the text."""
+    present = set(names)
+    shared: set[str] = set()
+    for name in names:
+        at = name.find(OUTPUT_SEPARATOR)
+        while at != -1:
+            if name[:at] in present:
+                shared.update((name, name[:at]))
+            at = name.find(OUTPUT_SEPARATOR, at + 1)
+    return shared
+
+
+def _shared_contribution(
+    value: object, name: str, terms: dict[str, Tensor], loss: Loss[Any], owners: dict[str, str]
+) -> Tensor | None:
+    """:func:`contribution` for a term whose output keys may meet another's: a key already in ``terms`` is a
+    :class:`~typed_losses.LossOutputError` naming both terms (``owners``: which term added each such key)."""
+    mine: dict[str, Tensor] = {}
+    part = contribution(value, name, mine, loss=loss)  # type: ignore[arg-type]  # contribution checks value
+    for key in mine:
+        if key in owners:
+            raise output_error(
+                loss,
+                f"adds the key {key!r} to output.terms, which term {owners[key]!r} added already; "
+                "give one of them a distinct name",
+            )
+    terms.update(mine)
+    owners.update(dict.fromkeys(mine, name))
+    return part
+
+
+def _raise_complex(plan: Sequence[_Step], terms: Mapping[str, Tensor]) -> None:
+    """Raise the error for the first complex term of ``terms`` (the total is complex), naming its loss."""
+    for key, value in terms.items():
+        if value.is_complex():
+            for name, _, loss, _ in plan:
+                if key == name or key.startswith(name + OUTPUT_SEPARATOR):
+                    child = None if key == name else key[len(name) + 1 :]
+                    raise complex_error(loss, value, child)
+    raise AssertionError("a complex total without a complex term")  # pragma: no cover
+
+
+def _device_of(batch: object) -> torch.device | None:
+    """The device of the first tensor in ``batch`` (``None``: none there, or ``batch`` is not a mapping)."""
+    if not isinstance(batch, Mapping):
+        return None
     for value in batch.values():
         if isinstance(value, Tensor):
             return value.device
@@ -512,7 +580,7 @@ def _raise_if_not_finite(output: LossOutput) -> None:
             names.append(name)
             details.append(f"{name!r} {problem}")
     if not names:
-        names.append("total")
+        names.append(RESERVED_NAMES[0])
         details.append(f"the total {_non_finite(output.total.detach())} (every term is finite: overflow?)")
     raise NonFiniteLossError(names, details)
 

@@ -81,6 +81,10 @@ def _describe_available(available: Sequence[str]) -> str:
     return "available: " + ", ".join(repr(k) for k in available)
 
 
+def _describe_keys(keys: Sequence[str]) -> str:
+    return "keys: " + ", ".join(repr(k) for k in keys) if keys else "empty"
+
+
 class LossInputError(ValueError):
     """A loss could not read what it needs from ``sample_list`` or ``model_output``."""
 
@@ -116,10 +120,15 @@ class LossInputError(ValueError):
     def missing_from_both(
         cls, *, term: str, key: str, sample_keys: Sequence[str], output_keys: Sequence[str]
     ) -> LossInputError:
-        """``key`` was read by subscription (``model_output["scores"]``) and neither mapping holds it."""
+        """The loss raised ``KeyError(key)`` and neither mapping holds ``key``.
+
+        Most likely the loss read it from the batch by subscription (``model_output["scores"]``), but the failing
+        subscript may be another mapping of the loss's own: the message says what is known, and the caller keeps
+        the ``KeyError`` as ``__cause__`` (its traceback shows the line that failed).
+        """
         return cls(
-            f"loss {term!r} needs {key!r}, which is missing from sample_list ({_describe_available(sample_keys)}) "
-            f"and from model_output ({_describe_available(output_keys)})",
+            f"loss {term!r} looked up {key!r} (KeyError), which neither sample_list ({_describe_keys(sample_keys)}) "
+            f"nor model_output ({_describe_keys(output_keys)}) holds",
             term=term,
             key=key,
             source="sample_list and model_output",

@@ -297,9 +297,11 @@ _MODULE_CALL = nn.Module.__call__
 def _call_loss(self: Loss[Any], sample_list: Batch, model_output: Batch, *args: Any, **kwargs: Any) -> Any:
     """``Loss.__call__``: ``nn.Module.__call__``, and an exception escaping it names the term.
 
-    ``try`` costs nothing unless something is raised. A ``KeyError`` for a key missing from the batch (read by
-    subscription, ``model_output["scores"]``) becomes the :class:`LossInputError` a declared input gives;
-    any other exception gets a note ``raised by loss term 'ce' (cross_entropy)`` (type and message kept).
+    ``try`` costs nothing unless something is raised. A ``KeyError`` whose key one batch mapping holds was read
+    from the other (``model_output["scores"]``): the :class:`LossInputError` a declared input gives. One whose
+    key neither holds becomes a :class:`LossInputError` saying just that (which subscript failed is not known:
+    the ``KeyError`` stays its ``__cause__``, whose traceback shows the line). Any other exception gets a note
+    ``raised by loss term 'ce' (cross_entropy)`` (type and message kept).
     """
     try:
         return _MODULE_CALL(self, sample_list, model_output, *args, **kwargs)
@@ -327,7 +329,11 @@ def _own_call(cls: type) -> Any:
     function = types.FunctionType(code, _call_loss.__globals__, "__call__")
     function.__qualname__ = f"{cls.__qualname__}.__call__"
     function.__doc__ = _call_loss.__doc__
+    function._names_term = True  # type: ignore[attr-defined]  # one of ours: a subclass gets its own copy
     return function
+
+
+_call_loss._names_term = True  # type: ignore[attr-defined]
 
 
 class Loss(nn.Module, Generic[P]):
@@ -345,6 +351,8 @@ class Loss(nn.Module, Generic[P]):
     inputs: ClassVar[tuple[Input, ...]] = ()
     #: For a loss returning several terms: the names of those terms, in order.
     output_terms: ClassVar[tuple[str, ...]] = ()
+    #: ``output_terms`` as a set (set with them when the class is created).
+    _output_set: ClassVar[frozenset[str]] = frozenset()
 
     params: P
     term_name: str
@@ -359,8 +367,14 @@ class Loss(nn.Module, Generic[P]):
         inferred = params_class_of(cls)
         if inferred is not None:
             cls.params_class = inferred
-        if "__call__" not in cls.__dict__:
+        # A class that inherits one of our __call__ copies gets its own; a __call__ the user wrote (here or in
+        # a base class) is kept (it reaches ours through super().__call__).
+        if "__call__" not in cls.__dict__ and getattr(cls.__call__, "_names_term", False):
             cls.__call__ = _own_call(cls)  # type: ignore[method-assign]
+        try:  # precomputed for the check of a returned mapping (output.contribution)
+            cls._output_set = frozenset(cls.output_terms)
+        except TypeError:  # unhashable names: every mapping is refused, naming output_terms
+            cls._output_set = frozenset()
 
     def __init__(self, params: P, *, name: str | None = None) -> None:
         super().__init__()

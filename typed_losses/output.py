@@ -13,9 +13,10 @@ from typing import Any
 from torch import Tensor
 from torch.utils import _pytree as pytree
 
+from typed_losses.errors import LossOutputError
 from typed_losses.loss import Loss, LossValue, output_error, shape_of
 
-__all__ = ["LossOutput", "contribution", "mean_of"]
+__all__ = ["LossOutput", "complex_error", "contribution", "declared_but_tensor", "describe", "mean_of"]
 
 _EXPECTED = "a loss returns a tensor or a mapping of term names to tensors"
 
@@ -27,41 +28,68 @@ def contribution(
 
     With ``terms``, also records the value there: as ``name``, or one ``"{name}/{child}"`` entry per child.
     ``value`` is checked (a :class:`~typed_losses.LossOutputError` naming ``loss`` and what it returned): a
-    tensor (floating-point unless 0-dim), or a mapping of names to such tensors holding exactly the loss's
-    declared ``output_terms`` (when it declares them).
+    real tensor (floating-point unless 0-dim; never complex), or, from a loss declaring ``output_terms``, a
+    mapping of exactly those names to such tensors (a loss declaring none may return any such mapping).
     """
     if isinstance(value, Tensor):
+        if loss is not None and loss.output_terms:
+            raise declared_but_tensor(loss, value)
         if terms is not None:
             terms[name] = value
-        return value if value.dim() == 0 else mean_of(value, loss)
+        if value.dim() != 0:
+            return mean_of(value, loss)
+        if value.is_complex():
+            raise complex_error(loss, value)
+        return value
     if not isinstance(value, Mapping):
-        raise output_error(loss, f"returned {_describe(value)}; {_EXPECTED}")
-    declared = () if loss is None else loss.output_terms
-    if declared and value.keys() != set(declared):
+        raise output_error(loss, f"returned {describe(value)}; {_EXPECTED}")
+    if loss is not None and loss.output_terms and value.keys() != loss._output_set:
         returned = tuple(value)
-        raise output_error(loss, f"declares output_terms {declared!r} but returned the terms {returned!r}")
+        raise output_error(loss, f"declares output_terms {loss.output_terms!r} but returned the terms {returned!r}")
     total: Tensor | None = None
     for child, child_value in value.items():
         if not isinstance(child, str) or not isinstance(child_value, Tensor):
-            raise output_error(
-                loss, f"returned a mapping whose item {child!r} is {_describe(child_value)}; {_EXPECTED}"
-            )
+            raise output_error(loss, f"returned a mapping whose item {child!r} is {describe(child_value)}; {_EXPECTED}")
         if terms is not None:
             terms[f"{name}/{child}"] = child_value
-        part = child_value if child_value.dim() == 0 else mean_of(child_value, loss, child)
+        if child_value.dim() != 0:
+            part = mean_of(child_value, loss, child)
+        elif child_value.is_complex():
+            raise complex_error(loss, child_value, child)
+        else:
+            part = child_value
         total = part if total is None else total + part
     return total
 
 
 def mean_of(value: Tensor, loss: Loss[Any] | None = None, child: str | None = None) -> Tensor:
     """``value.mean()``, or a :class:`~typed_losses.LossOutputError` when ``value`` is not floating-point."""
-    if value.is_floating_point() or value.is_complex():
+    if value.is_floating_point():
         return value.mean()
-    what = _describe(value) if child is None else f"a mapping whose item {child!r} is {_describe(value)}"
-    raise output_error(loss, f"returned {what}; the total takes its mean, which needs a floating-point tensor")
+    raise output_error(
+        loss, f"returned {_what(value, child)}; the total takes its mean, which needs a floating-point tensor"
+    )
 
 
-def _describe(value: object) -> str:
+def complex_error(loss: Loss[Any] | None, value: Tensor, child: str | None = None) -> LossOutputError:
+    """The :class:`~typed_losses.LossOutputError` for a complex 0-dim loss value (``raise`` it)."""
+    return output_error(loss, f"returned {_what(value, child)}; a loss value is real (floating-point, integer or bool)")
+
+
+def declared_but_tensor(loss: Loss[Any], value: Tensor) -> LossOutputError:
+    """The :class:`~typed_losses.LossOutputError` for a tensor from a loss declaring ``output_terms``."""
+    return output_error(
+        loss,
+        f"declares output_terms {loss.output_terms!r} but returned {describe(value)}, "
+        "not a mapping of those terms to tensors",
+    )
+
+
+def _what(value: Tensor, child: str | None) -> str:
+    return describe(value) if child is None else f"a mapping whose item {child!r} is {describe(value)}"
+
+
+def describe(value: object) -> str:
     """What came back, for messages: ``None``, ``float 0.5``, ``a list of 2 items``, ``an int64 tensor of shape (4,)``."""
     if value is None:
         return "None"
