@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +52,8 @@ EXTRA_STATE = "_extra_state"
 # Per-load markers kept in the collection's __dict__ while a state dict is loaded.
 _LOAD_ISSUES = "_typed_losses_load_issues"
 _SKIP_CONFIG_CHECK = "_typed_losses_skip_config_check"
+# The `strict` of the collection's own load_state_dict call, while it runs.
+_ROOT_STRICT = "_typed_losses_root_strict"
 
 
 def config_entry(
@@ -211,6 +213,16 @@ def _differences(collection: LossCollection, saved: list[Any]) -> list[ConfigIss
     ]
 
 
+@contextlib.contextmanager
+def loading_itself(collection: LossCollection, strict: bool) -> Iterator[None]:
+    """Within the block, ``collection`` is loaded by its own ``load_state_dict`` with this ``strict``."""
+    collection.__dict__[_ROOT_STRICT] = bool(strict)
+    try:
+        yield
+    finally:
+        collection.__dict__.pop(_ROOT_STRICT, None)
+
+
 def load_from_state_dict(
     collection: LossCollection,
     load: Any,
@@ -221,8 +233,10 @@ def load_from_state_dict(
 ) -> None:
     """Run torch's ``_load_from_state_dict`` (``load``) for ``collection`` and act on a config mismatch.
 
-    torch passes ``strict=True`` to every module, whatever the caller asked; the caller's choice is read
-    from the frame of the ``nn.Module.load_state_dict`` call this load is part of.
+    torch passes ``strict=True`` to every module, whatever the caller asked. Loaded by its own
+    ``load_state_dict`` (:func:`loading_itself`), the collection knows the caller's choice; inside a larger
+    module it is read from the frame of the enclosing ``nn.Module.load_state_dict`` call (torch offers a
+    module no other way to add its own lines to that call's strict error).
     """
     collection.__dict__[_LOAD_ISSUES] = []
     try:
@@ -236,7 +250,10 @@ def load_from_state_dict(
         missing_keys.remove(key)
     if not issues:
         return
-    strict, root = _load_call(collection)
+    if _ROOT_STRICT in collection.__dict__:
+        strict, root = collection.__dict__[_ROOT_STRICT], True
+    else:
+        strict, root = _load_call(collection)
     issues = _with_hints(issues, prefix)
     if strict and root:
         raise LossConfigError(issues)
@@ -247,7 +264,8 @@ def load_from_state_dict(
         "loading the state of a LossCollection saved with another config:\n"
         + "\n".join(issue.format() for issue in issues),
         UserWarning,
-        stacklevel=4,
+        # the caller of LossCollection.load_state_dict; inside a larger module, its nn.Module.load_state_dict
+        stacklevel=6 if root else 4,
     )
     if strict is None or not root:
         unexpected_keys.append(key)

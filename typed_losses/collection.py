@@ -351,6 +351,12 @@ class LossCollection(nn.Module):
         """
         checkpoint.set_extra_state(self, state)
 
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
+        """``nn.Module.load_state_dict``; a config difference raises :class:`LossConfigError` when ``strict``
+        and warns otherwise (this call's own ``strict``: see :mod:`typed_losses.checkpoint`)."""
+        with checkpoint.loading_itself(self, strict):
+            return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     def _load_from_state_dict(
         self,
         state_dict: dict[str, Any],

@@ -218,3 +218,32 @@ def test_a_nul_byte_in_yaml_is_one_positioned_line() -> None:
     assert str(caught.value) == (
         "c.yaml:2:8: <document>: invalid YAML: unacceptable character #x0000: control characters are not allowed"
     )
+
+
+# -- #10: the collection's own load_state_dict knows its strict ------------------------------------------------
+
+
+def _other_state() -> dict[str, Any]:
+    return LossCollection.from_config([{"type": "mse", "weight": 0.5}]).state_dict()
+
+
+def test_a_wrapped_module_load_state_dict_keeps_the_strict_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = torch.nn.Module.load_state_dict
+
+    def wrapped(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.Module, "load_state_dict", wrapped)
+    with pytest.raises(LossConfigError) as caught:
+        LossCollection.from_config(["mse"]).load_state_dict(_other_state())
+    assert str(caught.value) == (
+        "_extra_state.losses[0].weight: this collection has (absent), the loaded state has 0.5"
+        " (rebuild it with LossCollection.from_state_dict(state_dict))"
+    )
+
+
+def test_a_lenient_load_warns_at_the_caller() -> None:
+    with pytest.warns(UserWarning) as record:
+        LossCollection.from_config(["mse"]).load_state_dict(_other_state(), strict=False)
+    (warning,) = record
+    assert warning.filename == __file__
