@@ -308,12 +308,14 @@ def _call_loss(self: Loss[Any], sample_list: Batch, model_output: Batch, *args: 
     except (LossInputError, LossOutputError):
         raise  # they name their term already
     except KeyError as exc:
+        self._check_batches(exc, sample_list, model_output)
         error = self._subscript_error(exc, sample_list, model_output)
         if error is None:
             self._name_in(exc)
             raise
         raise error from exc
     except Exception as exc:
+        self._check_batches(exc, sample_list, model_output)
         self._name_in(exc)
         raise
 
@@ -433,6 +435,22 @@ class Loss(nn.Module, Generic[P]):
         """Add a note naming this term to ``exc`` (it keeps its type, message and traceback)."""
         if not torch.compiler.is_compiling():
             exc.add_note(f"raised by loss term {self.term_label}")
+
+    def _check_batches(self, exc: Exception, sample_list: object, model_output: object) -> None:
+        """Raise a :class:`LossInputError` (from ``exc``) when a batch argument is not a mapping: ``exc`` (e.g.
+        torch's ``IndexError`` for ``tensor["scores"]``) came from that. Eager only (the error path)."""
+        if torch.compiler.is_compiling():
+            return
+        for source, batch in (("sample_list", sample_list), ("model_output", model_output)):
+            if not isinstance(batch, Mapping):
+                from typed_losses.output import describe  # output imports this module
+
+                raise LossInputError(
+                    f"loss {self.term_name!r} reads {source} as a mapping of names to values, found {describe(batch)}",
+                    term=self.term_name,
+                    key="",
+                    source=source,
+                ) from exc
 
     def _subscript_error(self, exc: KeyError, sample_list: object, model_output: object) -> LossInputError | None:
         """The :class:`LossInputError` for a key read by subscription and missing from the batch, else ``None``.

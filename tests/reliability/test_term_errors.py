@@ -372,6 +372,23 @@ def test_skip_mode_needs_mappings(sample_list: Any, model_output: Any, source: s
     assert (info.value.term, info.value.source) == ("", source)
 
 
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+def test_a_batch_that_is_not_a_mapping_is_named_in_error_mode_too() -> None:
+    collection = LossCollection([Term(CrossEntropyParams(), name="answer")])
+    with pytest.raises(LossInputError) as info:
+        collection({"targets": INDICES}, SCORES)  # type: ignore[arg-type]  # torch's IndexError: a tensor indexed by a string
+    assert str(info.value) == (
+        "loss 'answer' reads model_output as a mapping of names to values, found a float32 tensor of shape (2, 3)"
+    )
+    assert (info.value.term, info.value.source) == ("answer", "model_output")
+    assert isinstance(info.value.__cause__, IndexError)
+    with pytest.raises(LossInputError) as tutorial_info:
+        tutorial()((INDICES,), {"scores": SCORES})  # type: ignore[arg-type]
+    assert str(tutorial_info.value) == (
+        "loss 'mine' reads sample_list as a mapping of names to values, found a tuple of 1 item"
+    )
+
+
 def test_a_compiled_collection_raises_the_eager_output_error(fresh_dynamo: None) -> None:
     collection = returning({"a": torch.tensor(1.0), "c": torch.tensor(2.0)}, DeclaresLoss)
     with pytest.raises(LossOutputError) as info:
