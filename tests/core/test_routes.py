@@ -321,3 +321,22 @@ def test_hydra_schema_nodes_carry_routes() -> None:
     assert _messages(info.value) == [
         "losses[0].inputs.score: unknown input 'score' (declared: 'scores', 'targets') (did you mean 'scores'?)"
     ]
+
+
+@pytest.mark.parametrize("fullgraph", [True, False])
+def test_compiled_routed_terms_raise_the_eager_errors(fresh_dynamo: None, fullgraph: bool) -> None:
+    collection = LossCollection.from_config(TWO_HEADS)
+    compiled = torch.compile(collection, fullgraph=fullgraph, backend="eager")
+    good = compiled({"targets": TARGETS, "answers": ANSWERS}, {"scores": SCORES, "aux_scores": AUX})
+    assert torch.equal(
+        good.total, collection({"targets": TARGETS, "answers": ANSWERS}, {"scores": SCORES, "aux_scores": AUX}).total
+    )
+    with pytest.raises(LossInputError) as info:
+        compiled({"targets": TARGETS}, {"scores": SCORES, "aux_scores": AUX})
+    assert str(info.value) == (
+        "loss 'aux_ce' needs sample_list['answers'] (routed from input 'targets'), which is missing (available: 'targets')"
+    )
+    assert (info.value.term, info.value.key, info.value.source) == ("aux_ce", "answers", "sample_list")
+    with pytest.raises(LossShapeError) as shape:
+        compiled({"targets": TARGETS, "answers": ANSWERS}, {"scores": SCORES, "aux_scores": AUX.long()})
+    assert (shape.value.key, shape.value.source) == ("aux_scores", "model_output")

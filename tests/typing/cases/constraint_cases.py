@@ -6,6 +6,7 @@ Checked by tests/typing/test_types.py under mypy --strict and pyright, never exe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal, assert_type
 
 import attrs
@@ -41,3 +42,8 @@ CrossEntropyParams(reduction="bogus")  # type: ignore[arg-type]
 # A Term's weight is a float: the converter is typed float -> float, so a string is refused.
 assert_type(Term(MSEParams(), weight=2).weight, float)
 Term(MSEParams(), weight="2")  # type: ignore[arg-type]
+
+# A Term's inputs map declared input keys to keys (str -> str); read back as a mapping.
+assert_type(Term(MSEParams(), inputs={"scores": "aux_scores"}).inputs, Mapping[str, str])
+Term(MSEParams(), inputs={"scores": 1})  # type: ignore[dict-item]
+Term(MSEParams(), inputs="aux_scores")  # type: ignore[arg-type]
