@@ -55,7 +55,14 @@ from typing import Any, NamedTuple, TypedDict, TypeVar
 
 import attrs
 
-from typed_losses.config.types import literal_values, mapping_value, optional_inner, params_fields, sequence_item
+from typed_losses.config.types import (
+    describe_type,
+    literal_values,
+    mapping_value,
+    optional_inner,
+    params_fields,
+    sequence_item,
+)
 from typed_losses.rules import describe_value
 from typed_losses.term import is_term_type
 
@@ -184,6 +191,10 @@ def allowed_hint(tp: Any) -> str | None:
     return None if choices is None else _allowed(choices)
 
 
+#: The Python types a value of a scalar field may have (an ``int`` is a ``float``; a ``bool`` is only a ``bool``).
+_SCALAR_TYPES: dict[Any, tuple[type, ...]] = {float: (int, float), int: (int,), bool: (bool,), str: (str,)}
+
+
 def _is_choice(value: object, choices: tuple[Any, ...]) -> bool:
     return any(value is c or (type(value) is type(c) and value == c) for c in choices)
 
@@ -241,13 +252,17 @@ class FieldRule:
                     return f"expected at least {_count(c.min_len, unit)}, found {size}", None
                 if c.max_len is not None and size > c.max_len:
                     return f"expected at most {_count(c.max_len, unit)}, found {size}", None
-        if self.container == "sequence" and isinstance(value, (list, tuple)):
+        if self.container == "sequence":
+            if not isinstance(value, (list, tuple)):
+                return f"expected list of {describe_type(self.scalar)}, found {describe_value(value)}", None
             for i, item in enumerate(value):
                 found = self._scalar(item)
                 if found is not None:
                     return f"item {i}: {found[0]}", found[1]
             return None
-        if self.container == "mapping" and isinstance(value, Mapping):
+        if self.container == "mapping":
+            if not isinstance(value, Mapping):
+                return f"expected mapping of str to {describe_type(self.scalar)}, found {describe_value(value)}", None
             for key, item in value.items():
                 found = self._scalar(item)
                 if found is not None:
@@ -263,6 +278,12 @@ class FieldRule:
             if not _is_choice(value, self.choices):
                 return f"{describe_value(value)} is not an allowed value", _allowed(self.choices)
             return None
+        expected = _SCALAR_TYPES.get(self.scalar)
+        if expected is not None and (
+            not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected)
+        ):
+            # Python construction gets no conversion: a value of another type is refused as the config refuses it
+            return f"expected {describe_type(self.scalar)}, found {describe_value(value)}", None
         if isinstance(value, bool):
             pass
         elif isinstance(value, int) and self.scalar is not float:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import attrs
 import pytest
+import torch
 
 import typed_losses
 from typed_losses import LossConfigError, check_losses, constraint, load_yaml_text, param
@@ -67,6 +68,39 @@ INT64 = "expected an integer within int64 (-9223372036854775808 to 9223372036854
             lambda: LabelSmoothingCrossEntropyParams(label_smoothing=-0.5),
             "LabelSmoothingCrossEntropyParams.label_smoothing: expected a number >= 0 and < 1, found -0.5",
         ),
+        # the type rule: Python construction converts nothing, so a value of another type is refused
+        (
+            lambda: CrossEntropyParams(label_smoothing="abc"),  # type: ignore[arg-type]
+            "CrossEntropyParams.label_smoothing: expected float, found 'abc' (str)",
+        ),
+        (
+            lambda: CrossEntropyParams(label_smoothing=True),
+            "CrossEntropyParams.label_smoothing: expected float, found True (bool)",
+        ),
+        (
+            lambda: CrossEntropyParams(ignore_index=True),
+            "CrossEntropyParams.ignore_index: expected int, found True (bool)",
+        ),
+        (
+            lambda: CrossEntropyParams(ignore_index=1.0),  # type: ignore[arg-type]
+            "CrossEntropyParams.ignore_index: expected int, found 1.0 (float)",
+        ),
+        (
+            lambda: CrossEntropyParams(weight=["a"]),  # type: ignore[list-item]
+            "CrossEntropyParams.weight: item 0: expected float, found 'a' (str)",
+        ),
+        (
+            lambda: CrossEntropyParams(weight=3),  # type: ignore[arg-type]
+            "CrossEntropyParams.weight: expected list of float, found 3 (int)",
+        ),
+        (
+            lambda: CrossEntropyParams(weight=torch.tensor([math.nan])),
+            "CrossEntropyParams.weight: expected list of float, found tensor([nan]) (Tensor)",
+        ),
+        (
+            lambda: CrossEntropyParams(weight=[torch.tensor(1.0)]),  # type: ignore[list-item]
+            "CrossEntropyParams.weight: item 0: expected float, found tensor(1.) (Tensor)",
+        ),
     ],
 )
 def test_python_construction_refuses_with_the_rule_message(build: Any, message: str) -> None:
@@ -76,6 +110,29 @@ def test_python_construction_refuses_with_the_rule_message(build: Any, message: 
 
 def test_the_int64_range_itself_is_accepted() -> None:
     assert CrossEntropyParams(ignore_index=INT64_MAX).ignore_index == INT64_MAX
+
+
+def test_python_values_of_the_field_type_are_accepted_as_plain_data() -> None:
+    """An int is a float; the items of a weight list become floats, so the collection's config and state
+    dict hold plain data and restore it."""
+    from typed_losses import LossCollection
+
+    params = CrossEntropyParams(weight=[1, 2.5], label_smoothing=0)
+    assert params.weight == (1.0, 2.5)
+    assert [type(w) for w in params.weight] == [float, float]
+    assert params.label_smoothing == 0
+    losses = LossCollection([params])
+    restored = LossCollection.from_state_dict(losses.state_dict())
+    assert (
+        restored.to_config()
+        == losses.to_config()
+        == [
+            {
+                "type": "cross_entropy",
+                "params": {"weight": [1.0, 2.5], "ignore_index": -100, "reduction": "mean", "label_smoothing": 0},
+            }
+        ]
+    )
 
 
 def test_config_refuses_the_same_values_at_their_positions() -> None:

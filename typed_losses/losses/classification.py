@@ -35,7 +35,12 @@ Reduction = Literal["mean", "sum", "none"]
 
 
 def _as_weights(value: Iterable[float] | None) -> tuple[float, ...] | None:
-    return None if value is None else tuple(value)
+    """A list of numbers as a tuple of floats; anything else (a tensor, a string, a number, an item that is not
+    a number) is left for the field's rule to refuse with its message."""
+    if value is None or isinstance(value, (str, bytes, Tensor)) or not isinstance(value, Iterable):
+        return value  # type: ignore[return-value]
+    items = tuple(value)
+    return tuple(float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in items)
 
 
 @attrs.frozen(kw_only=True)
