@@ -63,7 +63,7 @@ from typed_losses.config.types import (
     params_fields,
     sequence_item,
 )
-from typed_losses.rules import describe_value
+from typed_losses.rules import describe_value, short_repr
 from typed_losses.term import is_term_type
 
 __all__ = [
@@ -288,18 +288,18 @@ class FieldRule:
             pass
         elif isinstance(value, int) and self.scalar is not float:
             if c.int64 and not INT64_MIN <= value <= INT64_MAX:
-                return f"expected an integer within int64 ({INT64_MIN} to {INT64_MAX}), found {value}", None
+                return f"expected an integer within int64 ({INT64_MIN} to {INT64_MAX}), found {short_repr(value)}", None
             if not all(b.holds(value) for b in self.bounds):
-                return f"expected {self.number_text()}, found {value!r}", None
+                return f"expected {self.number_text()}, found {short_repr(value)}", None
         elif isinstance(value, (int, float)):
             try:
                 number = float(value)
             except OverflowError:
                 number = math.inf
             if (c.finite and not math.isfinite(number)) or not all(b.holds(number) for b in self.bounds):
-                return f"expected {self.number_text()}, found {value!r}", None
+                return f"expected {self.number_text()}, found {short_repr(value)}", None
         elif isinstance(value, str) and c.pattern is not None and re.fullmatch(c.pattern, value) is None:
-            return f"expected a string matching {c.pattern!r}, found {value!r}", None
+            return f"expected a string matching {c.pattern!r}, found {short_repr(value)}", None
         if c.check is not None:
             message = c.check(value)
             if message:

@@ -37,6 +37,7 @@ __all__ = [
     "output_keys",
     "route_problem",
     "routes_problems",
+    "short_repr",
     "weight_problem",
 ]
 
@@ -67,15 +68,18 @@ RESERVED_NAMES: tuple[str, ...] = ("total",)
 OUTPUT_SEPARATOR = "/"
 
 
-def describe_value(value: object) -> str:
-    """``'abc' (str)``: how a wrong value is shown in messages (long values are shortened)."""
+def short_repr(value: object) -> str:
+    """``'abc'``, ``10000...``: a value as messages show it (its ``repr``, long ones shortened to 60 characters)."""
     try:
         text = repr(value)
-    except Exception:  # a hostile __repr__
+    except Exception:  # a hostile __repr__, an int beyond Python's digit limit
         text = f"<{type(value).__name__}>"
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({type(value).__name__})"
+    return text[:57] + "..." if len(text) > 60 else text
+
+
+def describe_value(value: object) -> str:
+    """``'abc' (str)``: how a wrong value is shown in messages, with its type (long values are shortened)."""
+    return f"{short_repr(value)} ({type(value).__name__})"
 
 
 def weight_problem(value: object) -> str | None:
@@ -90,7 +94,7 @@ def weight_problem(value: object) -> str | None:
     except OverflowError:  # an int too large for a float
         number = math.inf
     if not (math.isfinite(number) and number >= 0):
-        return f"weight must be a finite number >= 0, found {value!r}"
+        return f"weight must be a finite number >= 0, found {short_repr(value)}"
     return None
 
 

@@ -54,6 +54,27 @@ def test_validate_unreadable_and_syntax_errors(tmp_path: Path) -> None:
     assert lines[1].startswith(f"{tmp_path / 'absent.yaml'}: error: <document>: cannot read file")
 
 
+def test_validate_reports_ints_too_large_for_their_field_in_one_line_each(tmp_path: Path) -> None:
+    """A 401-digit int for a float field (beyond a float) or an int field (beyond int64) is one issue each,
+    shown shortened; no OverflowError traceback."""
+    big = "1" + "0" * 400
+    shown = "1" + "0" * 56 + "..."
+    file = tmp_path / "big.yaml"
+    file.write_text(
+        f"losses:\n- type: cross_entropy\n  params: {{label_smoothing: {big}}}\n"
+        f"- type: cross_entropy\n  name: b\n  params: {{ignore_index: {big}}}\n"
+        f"  weight: {big}\n"
+    )
+    code, lines = run("validate", str(file))
+    assert code == 1
+    assert lines == [
+        f"{file}:3:29: error: losses[0].params.label_smoothing: expected a number >= 0 and < 1, found {shown}",
+        f"{file}:6:26: error: losses[1].params.ignore_index: expected an integer within int64 "
+        f"(-9223372036854775808 to 9223372036854775807), found {shown}",
+        f"{file}:7:11: error: losses[1].weight: weight must be a finite number >= 0, found {shown}",
+    ]
+
+
 def test_validate_without_losses_key(tmp_path: Path) -> None:
     plain = tmp_path / "plain.yaml"
     plain.write_text("a: 1\n")

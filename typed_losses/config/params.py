@@ -29,7 +29,7 @@ from typed_losses.config.types import (
     term_sequence_fields,
 )
 from typed_losses.config.yaml import Key
-from typed_losses.constraints import INT64_MAX, INT64_MIN, allowed_hint, problems, rules_of
+from typed_losses.constraints import allowed_hint, problems, rules_of
 from typed_losses.registry import suggest
 
 __all__ = ["NestedEntries", "check_params", "first_line", "passes_unchanged"]
@@ -71,7 +71,7 @@ def passes_unchanged(raw: object, tp: Any) -> bool:
         return False
     if raw is None:
         return optional_inner(tp) is not None or tp is Any
-    if (type(raw) is float and not math.isfinite(raw)) or (type(raw) is int and not INT64_MIN <= raw <= INT64_MAX):
+    if type(raw) is float and not math.isfinite(raw):
         return False  # against a constraint of every param unless declared otherwise: checked where it is reported
     inner = optional_inner(tp)
     if inner is not None:
@@ -166,7 +166,7 @@ def check_params(
         try:
             with read_write(typed):
                 typed.merge_with({key: raw})
-        except OmegaConfBaseException:
+        except (OmegaConfBaseException, OverflowError):
             loc.add(
                 where,
                 f"expected {describe_type(field.type)}, found {found(_plain(raw))}",
@@ -176,7 +176,7 @@ def check_params(
             continue
         try:
             provided[key] = _resolve(typed, key)
-        except OmegaConfBaseException as exc:
+        except (OmegaConfBaseException, OverflowError) as exc:
             if isinstance(raw, str) and "${" in raw:
                 loc.add(where, f"cannot use {raw!r} as {describe_type(field.type)}: {first_line(exc)}")
             else:
@@ -227,6 +227,10 @@ def _diagnose(
         try:
             structured[name] = converter.structure(value, cast(Any, field.type))
         except Exception as exc:
+            too_large = rules[name].problem(value) if isinstance(exc, OverflowError) else None
+            if too_large is not None:  # an int beyond a float for a float field: the rule says what is allowed
+                loc.add((*rel, name), too_large[0], hint=too_large[1])
+                continue
             for message in _messages(exc):
                 loc.add((*rel, name), message, hint=_allowed_hint(field.type))
             continue
