@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import attrs
 
 from typed_losses.loss import Loss, params_class_of
+from typed_losses.rules import output_terms_problem
 
 __all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "LossSpec", "Registry", "load_plugin", "register_loss"]
 
@@ -88,6 +89,11 @@ class Registry:
             )
         if not (isinstance(loss_class, type) and issubclass(loss_class, Loss)):
             raise TypeError(f"register_loss({name!r}): {where} is not a subclass of typed_losses.Loss")
+        terms = loss_class.output_terms
+        problem = output_terms_problem(terms)
+        if problem is not None:
+            kind = ValueError if isinstance(terms, (tuple, list)) and all(type(t) is str for t in terms) else TypeError
+            raise kind(f"register_loss({name!r}): output_terms of {where}: {problem}")
         params_class = params if params is not None else params_class_of(loss_class)
         if params_class is None:
             raise TypeError(
@@ -219,7 +225,7 @@ def _is_frozen(cls: type[Any]) -> bool:
     through attrs' public ``FrozenInstanceError``: no private attrs names)."""
     try:
         probe = object.__new__(cls)
-    except TypeError:
+    except Exception:
         return False
     names = [f.name for f in attrs.fields(cls)] or ["_typed_losses_probe"]
     for name in names:
@@ -227,7 +233,7 @@ def _is_frozen(cls: type[Any]) -> bool:
             setattr(probe, name, None)
         except attrs.exceptions.FrozenInstanceError:
             continue
-        except AttributeError:  # a slotted class without that slot: not frozen by attrs
+        except Exception:  # a missing slot, an on_setattr validator refusing None: not frozen by attrs
             return False
         return False
     return True

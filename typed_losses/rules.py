@@ -35,6 +35,7 @@ __all__ = [
     "describe_value",
     "name_problem",
     "output_keys",
+    "output_terms_problem",
     "route_problem",
     "routes_problems",
     "short_repr",
@@ -115,7 +116,7 @@ def name_problem(value: object) -> tuple[str, str | None] | None:
 
     A term name is a non-empty string other than the reserved names (:data:`RESERVED_NAMES`).
     """
-    if not isinstance(value, str) or not value:
+    if type(value) is not str or not value:  # a str subclass is refused too: OmegaConf and YAML take only str
         return f"expected a non-empty string, found {describe_value(value)}", None
     if value in RESERVED_NAMES:
         return (
@@ -172,6 +173,20 @@ def routes_problems(
     return found
 
 
+def output_terms_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as a loss's ``output_terms``, or ``None``: a tuple (or list) of distinct
+    non-empty strings without the separator ``/`` (each becomes the key ``<term name>/<output>``)."""
+    if not isinstance(value, (tuple, list)) or not all(type(item) is str for item in value):
+        return f"expected a tuple of output names (str), found {describe_value(value)}"
+    for item in value:
+        if not item or OUTPUT_SEPARATOR in item:
+            return f"output name {item!r} must be a non-empty string without {OUTPUT_SEPARATOR!r}"
+    repeated = sorted({item for item in value if value.count(item) > 1})
+    if repeated:
+        return "repeated output names " + ", ".join(repr(item) for item in repeated)
+    return None
+
+
 def output_keys(name: str, output_terms: Sequence[str] | None) -> tuple[str, ...]:
     """The keys a term named ``name`` adds to ``LossOutput.terms``: its name, or ``name/child`` for each
     declared output (a loss returning several terms)."""
@@ -205,6 +220,13 @@ class TermNames:
             if key in self._names:
                 return (
                     f"output {child!r} of term {name!r} has the key {key!r}, the name of the term at {self._names[key]}",
+                    hint,
+                )
+            if key in self._keys:
+                owner, other_child, other = self._keys[key]
+                return (
+                    f"output {child!r} of term {name!r} has the key {key!r}, also the key of output "
+                    f"{other_child!r} of term {owner!r} (at {other})",
                     hint,
                 )
         self._names[name] = where

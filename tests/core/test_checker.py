@@ -3,6 +3,7 @@ per problem in file order, and ``LossCollection([...])`` judged by the same rule
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from typing import Any
 
@@ -167,6 +168,34 @@ def test_output_keys_are_unique_and_total_is_reserved() -> None:
     reserved = "term name 'total' is reserved: logs and output files use it for the sum of the terms"
     assert lines([{"type": "mse", "name": "total"}]) == [f"losses[0].name: {reserved} (choose another `name:`)"]
     assert lines({"total": "mse"}) == [f"losses.total: {reserved} (choose another `name:`)"]
+
+
+def test_an_output_key_is_checked_against_the_output_keys_of_earlier_terms() -> None:
+    """register_loss refuses an output name with '/', so only TermNames' own callers can reach this; it still
+    holds by itself: every key of ``LossOutput.terms`` is unique."""
+    from typed_losses.rules import TermNames
+
+    names = TermNames()
+    assert names.add("a", ("b/c",), "losses[0]") is None
+    assert names.add("a/b", ("c",), "losses[1]") == (
+        "output 'c' of term 'a/b' has the key 'a/b/c', also the key of output 'b/c' of term 'a' (at losses[0])",
+        "give one of them a distinct `name:`",
+    )
+    assert names.add("a/b", ("d",), "losses[1]") is None
+
+
+def test_a_term_name_is_a_plain_str_and_a_huge_weight_is_shown_short() -> None:
+    class Name(str):
+        pass
+
+    with pytest.raises(ValueError, match=r"^Term name: expected a non-empty string, found 'x' \(Name\)$"):
+        Term(MSEParams(), name=Name("x"))
+    shown = "1" + "0" * 56 + "..."
+    with pytest.raises(ValueError, match=rf"^weight must be a finite number >= 0, found {re.escape(shown)}$"):
+        Term(MSEParams(), weight=10**400)
+    assert lines([{"type": "mse", "weight": 10**400}]) == [
+        f"losses[0].weight: weight must be a finite number >= 0, found {shown}"
+    ]
 
 
 def test_an_unresolvable_name_is_not_also_a_duplicate() -> None:

@@ -171,6 +171,46 @@ def test_frozen_check_probes_every_field() -> None:
     assert registry["no_fields_test"].params_class is NoFields
 
 
+def test_frozen_check_survives_a_validator_that_refuses_the_probe() -> None:
+    @attrs.define
+    class Validated:
+        x: int = attrs.field(default=0, validator=attrs.validators.instance_of(int))
+
+    class ValidatedLoss(Loss[Validated]):
+        pass
+
+    with pytest.raises(TypeError) as info:
+        register_loss("validated_test")(ValidatedLoss)
+    assert str(info.value) == (
+        f"register_loss('validated_test'): params class Validated of {__name__}."
+        "test_frozen_check_survives_a_validator_that_refuses_the_probe.<locals>.ValidatedLoss must be frozen; "
+        "use @attrs.frozen"
+    )
+
+
+@pytest.mark.parametrize(
+    ("terms", "kind", "problem"),
+    [
+        (("kl", "kl"), ValueError, "repeated output names 'kl'"),
+        (("kl", ""), ValueError, "output name '' must be a non-empty string without '/'"),
+        (("a/b",), ValueError, "output name 'a/b' must be a non-empty string without '/'"),
+        ("kl", TypeError, "expected a tuple of output names (str), found 'kl' (str)"),
+        (("kl", 1), TypeError, "expected a tuple of output names (str), found ('kl', 1) (tuple)"),
+    ],
+)
+def test_output_terms_are_distinct_plain_names(terms: Any, kind: type[Exception], problem: str) -> None:
+    class TermsLoss(Loss[FocalParams]):
+        output_terms = terms
+
+    with pytest.raises(kind) as info:
+        register_loss("terms_test")(TermsLoss)
+    assert str(info.value) == (
+        f"register_loss('terms_test'): output_terms of {__name__}."
+        f"test_output_terms_are_distinct_plain_names.<locals>.TermsLoss: {problem}"
+    )
+    assert "terms_test" not in REGISTRY
+
+
 @pytest.mark.parametrize(
     ("name", "close"),
     [("cross_entropi", "cross_entropy"), ("logit_bcee", "logit_bce"), ("msee", "mse"), ("softmax_kl", "softmax_kldiv")],
