@@ -79,7 +79,6 @@ __all__ = [
     "describe_validator",
     "param",
     "problems",
-    "rule_of",
     "rules_of",
 ]
 
@@ -365,11 +364,6 @@ def rules_of(cls: type) -> dict[str, FieldRule]:
     return {field.name: FieldRule.of(field) for field in params_fields(cls)}
 
 
-def rule_of(field: attrs.Attribute[Any]) -> FieldRule:
-    """The rule of one field (its type must be resolved, as :func:`~typed_losses.config.types.params_fields` does)."""
-    return FieldRule.of(field)
-
-
 def describe_validator(validator: object) -> str:
     """What a validator that is not a declaration (a plain attrs validator) requires, as far as it says:
     its ``constraint`` attribute, the first line of its own docstring, or its name."""
@@ -401,23 +395,15 @@ def problems(cls: type, values: Mapping[str, object]) -> list[Problem]:
 class ConstraintValidator:
     """The attrs validator of a declared field: raises ``ValueError`` with the rule's message."""
 
-    __slots__ = ("constraint", "rules")
+    __slots__ = ("constraint",)
 
     def __init__(self, constraint: Constraint) -> None:
         self.constraint = constraint
-        self.rules: dict[type, FieldRule] = {}  # owner class -> rule (the field's type resolved)
 
     def __call__(self, instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-        owner: type[Any] = type(instance)
-        rule = self.rules.get(owner)
-        if rule is None:
-            annotation: object = attribute.type
-            if isinstance(annotation, str) and instance is not None:
-                rule = FieldRule.of(attrs.fields_dict(attrs.resolve_types(owner))[attribute.name])
-            else:
-                rule = FieldRule.of(attribute)
-            if instance is not None:
-                self.rules[owner] = rule
+        owner: type = type(instance)
+        # the owner's rules (types resolved, cached once per class); a call without an instance checks the field
+        rule = rules_of(owner)[attribute.name] if instance is not None else FieldRule.of(attribute)
         found = rule.problem(value)
         if found is not None:
             where = f"{owner.__name__}.{attribute.name}" if instance is not None else attribute.name

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, read_write
 from omegaconf.base import Container, Node
 from omegaconf.errors import OmegaConfBaseException
 
-from typed_losses.config.convert import converter, found
+from typed_losses.config.convert import converter
 from typed_losses.config.issues import Locator
 from typed_losses.config.types import (
     describe_type,
@@ -31,6 +31,7 @@ from typed_losses.config.types import (
 from typed_losses.config.yaml import Key
 from typed_losses.constraints import allowed_hint, problems, rules_of
 from typed_losses.registry import suggest
+from typed_losses.rules import describe_value
 
 __all__ = ["NestedEntries", "check_params", "first_line", "passes_unchanged"]
 
@@ -42,10 +43,6 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (OmegaConf appends ``full_key``/``object_type`` lines)."""
     msg = getattr(exc, "msg", None) or str(exc)
     return str(msg).strip().splitlines()[0] if str(msg).strip() else type(exc).__name__
-
-
-def _allowed_hint(tp: Any) -> str | None:
-    return allowed_hint(tp)
 
 
 def _attached_mirror(cls: type, entry_node: Container | None) -> DictConfig:
@@ -129,7 +126,7 @@ def check_params(
     if params_node is not None:
         if not isinstance(params_node, DictConfig):
             value = params_node._value() if not isinstance(params_node, Container) else params_node
-            loc.add(rel, f"params of {cls.__name__} must be a mapping, found {found(_plain(value))}")
+            loc.add(rel, f"params of {cls.__name__} must be a mapping, found {describe_value(_plain(value))}")
             return None
         keys = [str(k) for k in params_node.keys()]  # noqa: SIM118 - ??? values too
 
@@ -169,8 +166,8 @@ def check_params(
         except (OmegaConfBaseException, OverflowError):
             loc.add(
                 where,
-                f"expected {describe_type(field.type)}, found {found(_plain(raw))}",
-                hint=_allowed_hint(field.type),
+                f"expected {describe_type(field.type)}, found {describe_value(_plain(raw))}",
+                hint=allowed_hint(field.type),
             )
             failed.add(key)
             continue
@@ -208,8 +205,10 @@ def _build(
         if len(loc.issues) == before:
             loc.add(rel, f"cannot build {cls.__name__} from {provided!r}")
         return None
-    # The rules every params class follows (finite floats, int64 ints, choices), declared or not.
-    found = problems(cls, {name: getattr(instance, name) for name in provided})
+    # The rules every params class follows (finite floats, int64 ints, choices): declared fields were checked
+    # by their validators while the instance was built, the others are checked here.
+    rules = rules_of(cls)
+    found = problems(cls, {name: getattr(instance, name) for name in provided if not rules[name].declared})
     for problem in found:
         loc.add((*rel, problem.field), problem.message, hint=problem.hint)
     return None if found else instance
@@ -232,7 +231,7 @@ def _diagnose(
                 loc.add((*rel, name), too_large[0], hint=too_large[1])
                 continue
             for message in _messages(exc):
-                loc.add((*rel, name), message, hint=_allowed_hint(field.type))
+                loc.add((*rel, name), message, hint=allowed_hint(field.type))
             continue
         problem = rules[name].problem(structured[name])
         if problem is not None:
@@ -265,7 +264,7 @@ def _messages(exc: BaseException) -> list[str]:
 
 def _validator_message(exc: BaseException, value: object) -> str:
     text = first_line(exc)
-    return text if repr(value) in text else f"{text} (found {found(value)})"
+    return text if repr(value) in text else f"{text} (found {describe_value(value)})"
 
 
 def _plain(value: Any) -> Any:
