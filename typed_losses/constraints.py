@@ -51,7 +51,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple, TypedDict, TypeVar
+from typing import Any, NamedTuple, TypedDict, TypeVar, Unpack
 
 import attrs
 
@@ -71,6 +71,7 @@ __all__ = [
     "INT64_MIN",
     "Bound",
     "Constraint",
+    "ConstraintKeywords",
     "FieldRule",
     "Problem",
     "allowed_hint",
@@ -414,82 +415,45 @@ class ConstraintValidator:
         return f"<typed_losses constraint validator {self.constraint!r}>"
 
 
-def constraint(
-    *,
-    ge: float | None = None,
-    gt: float | None = None,
-    le: float | None = None,
-    lt: float | None = None,
-    finite: bool = True,
-    int64: bool = True,
-    choices: tuple[Any, ...] | None = None,
-    min_len: int | None = None,
-    max_len: int | None = None,
-    pattern: str | None = None,
-    check: Callable[[Any], str | None] | None = None,
-    check_text: str = "",
-    doc: str = "",
-) -> FieldSpec:
+class ConstraintKeywords(TypedDict, total=False):
+    """The keywords of :func:`constraint` and :func:`param`: the fields of :class:`Constraint` (mypy checks
+    them against it where ``constraint`` builds one), written once for both functions."""
+
+    ge: float | None
+    gt: float | None
+    le: float | None
+    lt: float | None
+    finite: bool
+    int64: bool
+    choices: tuple[Any, ...] | None
+    min_len: int | None
+    max_len: int | None
+    pattern: str | None
+    check: Callable[[Any], str | None] | None
+    check_text: str
+
+
+def constraint(*, doc: str = "", **keywords: Unpack[ConstraintKeywords]) -> FieldSpec:
     """``attrs.field`` keyword arguments declaring a constraint: ``attrs.field(**constraint(ge=0, doc="..."))``.
 
-    Use it for required fields, fields with a converter or a factory; :func:`param` is the short form for
-    a field with a default. ``doc`` is the field's one-line description.
+    The keywords are the fields of :class:`Constraint`. Use it for required fields, fields with a converter or
+    a factory; :func:`param` is the short form for a field with a default. ``doc`` is the field's one-line
+    description.
     """
-    if check is not None and not check_text:
+    if keywords.get("check") is not None and not keywords.get("check_text"):
         raise ValueError("constraint(check=...) needs check_text: what the check requires, for docs")
-    declared = Constraint(
-        ge=ge,
-        gt=gt,
-        le=le,
-        lt=lt,
-        finite=finite,
-        int64=int64,
-        choices=None if choices is None else tuple(choices),
-        min_len=min_len,
-        max_len=max_len,
-        pattern=pattern,
-        check=check,
-        check_text=check_text,
-    )
+    choices = keywords.get("choices")
+    if choices is not None:
+        keywords["choices"] = tuple(choices)
+    declared = Constraint(**keywords)
     return {"validator": ConstraintValidator(declared), "metadata": {"doc": doc, METADATA_KEY: declared}}
 
 
-def param(
-    default: T,
-    *,
-    ge: float | None = None,
-    gt: float | None = None,
-    le: float | None = None,
-    lt: float | None = None,
-    finite: bool = True,
-    int64: bool = True,
-    choices: tuple[Any, ...] | None = None,
-    min_len: int | None = None,
-    max_len: int | None = None,
-    pattern: str | None = None,
-    check: Callable[[Any], str | None] | None = None,
-    check_text: str = "",
-    doc: str = "",
-) -> T:
+def param(default: T, *, doc: str = "", **keywords: Unpack[ConstraintKeywords]) -> T:
     """A params field with a default and a declared constraint: ``gamma: float = param(2.0, ge=0, doc="...")``.
 
     The keywords are those of :func:`constraint`. Type checkers see the field's default, so a wrong default
     type is reported; a required field is ``attrs.field(**constraint(...))`` (so that checkers know it is).
     """
-    spec = constraint(
-        ge=ge,
-        gt=gt,
-        le=le,
-        lt=lt,
-        finite=finite,
-        int64=int64,
-        choices=choices,
-        min_len=min_len,
-        max_len=max_len,
-        pattern=pattern,
-        check=check,
-        check_text=check_text,
-        doc=doc,
-    )
-    field: T = attrs.field(default=default, **spec)
+    field: T = attrs.field(default=default, **constraint(doc=doc, **keywords))
     return field
