@@ -75,6 +75,7 @@ __all__ = [
     "FieldRule",
     "Problem",
     "allowed_hint",
+    "choice_problem",
     "choices_of_type",
     "constraint",
     "describe_validator",
@@ -195,8 +196,12 @@ def allowed_hint(tp: Any) -> str | None:
 _SCALAR_TYPES: dict[Any, tuple[type, ...]] = {float: (int, float), int: (int,), bool: (bool,), str: (str,)}
 
 
-def _is_choice(value: object, choices: tuple[Any, ...]) -> bool:
-    return any(value is c or (type(value) is type(c) and value == c) for c in choices)
+def choice_problem(value: object, choices: tuple[Any, ...]) -> str | None:
+    """The message when ``value`` is not one of ``choices`` (equal and of the same type: ``1`` is not
+    ``True``), else ``None``; the choice rule of declared choices, ``Literal`` and enum fields."""
+    if any(value is c or (type(value) is type(c) and value == c) for c in choices):
+        return None
+    return f"{describe_value(value)} is not an allowed value"
 
 
 @attrs.frozen
@@ -275,8 +280,9 @@ class FieldRule:
         if value is None:
             return None
         if self.choices is not None:
-            if not _is_choice(value, self.choices):
-                return f"{describe_value(value)} is not an allowed value", _allowed(self.choices)
+            problem = choice_problem(value, self.choices)
+            if problem is not None:
+                return problem, _allowed(self.choices)
             return None
         expected = _SCALAR_TYPES.get(self.scalar)
         if expected is not None and (

@@ -16,19 +16,19 @@ import attrs
 import cattrs
 
 from typed_losses.config.types import describe_type, literal_values, sequence_item, term_sequence_fields
+from typed_losses.constraints import choice_problem
 from typed_losses.registry import LossSpec
 from typed_losses.rules import describe_value
 from typed_losses.term import Term, is_term_type
 
-__all__ = ["config_params", "converter", "found", "unstructure_params"]
+__all__ = ["config_params", "converter", "unstructure_params"]
 
 
 #: ``'abc' (str)`` - how a wrong value is shown in messages (the rule lives in :mod:`typed_losses.rules`).
-found = describe_value
 
 
 def _expected(tp: Any, value: object) -> ValueError:
-    return ValueError(f"expected {describe_type(tp)}, found {found(value)}")
+    return ValueError(f"expected {describe_type(tp)}, found {describe_value(value)}")
 
 
 def _int(value: object, tp: Any) -> int:
@@ -59,10 +59,10 @@ def _literal(tp: Any) -> Callable[[object, Any], object]:
     allowed = literal_values(tp) or ()
 
     def structure(value: object, _: Any) -> object:
-        for option in allowed:
-            if value == option and type(value) is type(option):
-                return option
-        raise ValueError(f"{found(value)} is not an allowed value")
+        problem = choice_problem(value, allowed)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     return structure
 
@@ -73,9 +73,9 @@ def _enum(value: object, tp: type[enum.Enum]) -> enum.Enum:
     if isinstance(value, str) and value in tp.__members__:
         return tp[value]
     for member in tp:
-        if type(member.value) is type(value) and member.value == value:
+        if choice_problem(value, (member.value,)) is None:
             return member
-    raise ValueError(f"{found(value)} is not an allowed value")
+    raise ValueError(choice_problem(value, ()))
 
 
 def _sequence(tp: Any) -> Callable[[object, Any], object]:
@@ -122,7 +122,7 @@ def _structure_term(value: object, _: Any) -> Term[Any]:
     # Nested loss entries are checked by the config layer, which hands over finished Term values.
     if isinstance(value, Term):
         return value
-    raise ValueError(f"expected a loss entry, found {found(value)}")
+    raise ValueError(f"expected a loss entry, found {describe_value(value)}")
 
 
 converter.register_unstructure_hook_func(is_term_type, _unstructure_term)
