@@ -37,9 +37,10 @@ def test_short_run_prints_plain_progress_summary_and_files(tmp_path: Path) -> No
     code, lines = demo(tmp_path, "--steps", "20")
     assert code == 0
     packaged = ROOT / "typed_losses" / "demo" / "demo.yaml"
-    assert lines[0] == f"{packaged}: ok: 2 loss terms: bce_kl, answer_ce"
-    # first step, every fifth of the run, last step: 6 plain lines, no control characters
-    assert [line[:10] for line in lines[1:7]] == [
+    assert lines[0] == f"examples/demo.yaml (packaged as {packaged}): ok: 2 loss terms: bce_kl, answer_ce"
+    # what the progress shows is said once, then the first step, every fifth of the run, the last step
+    assert lines[1] == "per-term losses: moving average over about the last 10 steps"
+    assert [line[:10] for line in lines[2:8]] == [
         "step  1/20",
         "step  4/20",
         "step  8/20",
@@ -47,13 +48,27 @@ def test_short_run_prints_plain_progress_summary_and_files(tmp_path: Path) -> No
         "step 16/20",
         "step 20/20",
     ]
-    assert lines[1][10:].split() == ["bce_kl/kl=0.4777", "bce_kl/bce=6.8704", "answer_ce=2.3475", "total=8.5219"]
-    assert lines[7].startswith("trained 20 steps in ")
-    assert [line.split()[0] for line in lines[8:13]] == ["term", "bce_kl/kl", "bce_kl/bce", "answer_ce", "total"]
+    assert lines[2][10:].split() == ["bce_kl/kl=0.4777", "bce_kl/bce=6.8704", "answer_ce=2.3475", "total=8.5219"]
+    assert lines[8].startswith("trained 20 steps in ")
+    # the summary says its values are single steps, not the moving averages above
+    assert lines[9] == "loss at the first and at the last step (single steps, not averaged):"
+    assert lines[10].split() == ["term", "first", "step", "last", "step"]
+    assert [line.split()[0] for line in lines[11:15]] == ["bce_kl/kl", "bce_kl/bce", "answer_ce", "total"]
+    assert lines[11].split()[1:] == ["0.4777", "0.3363"]
     assert lines[-1] == f"wrote {tmp_path / 'losses.csv'}, {tmp_path / 'losses.json'}, {tmp_path / 'losses.png'}"
     text = "\n".join(lines)
     assert "\x1b" not in text and "\r" not in text
     assert (tmp_path / "losses.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_config_given_is_named_as_given(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("losses:\n  - cross_entropy\n")
+    code, lines = demo(tmp_path / "out", "--config", str(config), "--steps", "2")
+    assert code == 0
+    assert lines[0] == f"{config}: ok: 1 loss term: cross_entropy"
+    data = json.loads((tmp_path / "out" / "losses.json").read_text(encoding="utf-8"))
+    assert data["config"] == str(config)
 
 
 def test_csv_and_json_hold_every_step_and_agree(tmp_path: Path) -> None:
@@ -82,7 +97,7 @@ def test_same_seed_same_csv_other_seed_other_csv(tmp_path: Path) -> None:
 def test_default_run_learns(tmp_path: Path) -> None:
     code, lines = demo(tmp_path)
     assert code == 0
-    assert lines[6].startswith("step 300/300")
+    assert lines[7].startswith("step 300/300")
     totals = [float(r[-1]) for r in rows(tmp_path / "losses.csv")[1:]]
     assert len(totals) == 300
     assert totals[0] == pytest.approx(8.521892547607422, rel=1e-5)
@@ -105,6 +120,8 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert run_demo(config=None, steps=5, seed=0, out=out, out_dir=tmp_path, progress="bar") == 0
     text = out.getvalue()
     assert "5/5" in text and "total=" in text and "\x1b[" in text  # rich's bar, with its running losses
+    assert "moving average: " in text  # labelled
+    assert "per-term losses: moving average" not in text  # the plain form's header line
     assert "step 1/5" not in text  # not the plain lines
     assert "trained 5 steps in " in text
 

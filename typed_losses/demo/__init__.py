@@ -21,25 +21,41 @@ from typed_losses.demo.task import describe_provided, missing_inputs, synthetic_
 from typed_losses.demo.train import History, train
 from typed_losses.errors import LossConfigError, LossInputError
 
-__all__ = ["DEFAULT_CONFIG", "DEFAULT_OUT", "History", "run_demo", "synthetic_task", "train"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DEFAULT_OUT",
+    "EXAMPLE_CONFIG",
+    "SUMMARY_HEADER",
+    "History",
+    "run_demo",
+    "synthetic_task",
+    "train",
+]
 
 DEFAULT_CONFIG = "demo.yaml"
 DEFAULT_OUT = "demo-output"
+#: How the default config is named in the output (the README and docs/cli.md name it the same way).
+EXAMPLE_CONFIG = "examples/demo.yaml"
+#: The line above the summary table: its values are single steps, unlike the progress's moving averages.
+SUMMARY_HEADER = "loss at the first and at the last step (single steps, not averaged):"
 
 
-def _load(config: str | None) -> tuple[str, LossCollection]:
+def _load(config: str | None) -> tuple[str, str, LossCollection]:
+    """(the config's path, how the output names it, its collection)."""
     if config is None:
         with resources.as_file(resources.files(__package__) / DEFAULT_CONFIG) as path:
-            return str(path), LossCollection.from_config(losses_node(load_yaml(path), str(path)))
-    return config, LossCollection.from_config(losses_node(load_yaml(config), config))
+            shown = f"{EXAMPLE_CONFIG} (packaged as {path})"
+            return str(path), shown, LossCollection.from_config(losses_node(load_yaml(path), str(path)))
+    return config, config, LossCollection.from_config(losses_node(load_yaml(config), config))
 
 
 def _summary(history: History, elapsed: float, out: TextIO) -> None:
     width = max(len(printable(c)) for c in history.columns)
     print(f"trained {len(history.rows)} steps in {elapsed:.1f}s", file=out)
-    print(f"  {'term':<{width}}  {'first':>9}  {'last':>9}", file=out)
+    print(SUMMARY_HEADER, file=out)
+    print(f"  {'term':<{width}}  {'first step':>10}  {'last step':>10}", file=out)
     for i, column in enumerate(history.columns):
-        print(f"  {printable(column):<{width}}  {history.rows[0][i]:>9.4f}  {history.rows[-1][i]:>9.4f}", file=out)
+        print(f"  {printable(column):<{width}}  {history.rows[0][i]:>10.4f}  {history.rows[-1][i]:>10.4f}", file=out)
 
 
 def run_demo(
@@ -57,12 +73,12 @@ def run_demo(
     folder that cannot be written.
     """
     try:
-        name, collection = _load(config)
+        name, shown, collection = _load(config)
     except LossConfigError as exc:
         for issue in exc.issues:
             print(printable(issue.format(severity="error")), file=out)
         return 1
-    print(printable(f"{name}: ok: {count(len(collection), 'loss term')}: {', '.join(collection.names)}"), file=out)
+    print(printable(f"{shown}: ok: {count(len(collection), 'loss term')}: {', '.join(collection.names)}"), file=out)
     missing = missing_inputs(collection)
     if missing:
         for message in missing:

@@ -1,7 +1,8 @@
 """Showing the demo's progress: a rich progress bar on a terminal, a few plain lines anywhere else.
 
-Both show running (smoothed) per-term losses. The plain form prints the first step, every fifth of the
-run and the last step: readable in CI logs, with no control characters.
+Both show running (smoothed) per-term losses, and say so: the bar's losses start with ``moving average:``,
+the plain lines follow a header line saying what they show (`PLAIN_HEADER`). The plain form prints
+the first step, every fifth of the run and the last step: readable in CI logs, with no control characters.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from typed_losses.cli_support import printable
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-__all__ = ["ProgressMode", "ProgressReporter", "Running", "format_values"]
+__all__ = ["BAR_LABEL", "PLAIN_HEADER", "ProgressMode", "ProgressReporter", "Running", "format_values"]
 
 ProgressMode = Literal["auto", "bar", "plain"]
+#: What the progress shows: printed once before the plain lines, and before the losses on the bar.
+PLAIN_HEADER = "per-term losses: moving average over about the last 10 steps"
+BAR_LABEL = "moving average:"
 
 
 class Running:
@@ -63,7 +67,9 @@ class ProgressReporter:
                     TimeElapsedColumn(table_column=fixed),
                     # the running losses wrap onto a second line on a narrow terminal; the bar keeps its size
                     TextColumn(  # term names are text, never rich markup
-                        "{task.fields[losses]}", markup=False, table_column=Column(overflow="fold", ratio=1)
+                        BAR_LABEL + " {task.fields[losses]}",
+                        markup=False,
+                        table_column=Column(overflow="fold", ratio=1),
                     ),
                     console=console,
                 )
@@ -87,5 +93,7 @@ class ProgressReporter:
             self.progress.update(self.task, completed=step, losses=format_values(running))
             return
         if step in (1, steps) or step % max(1, steps // 5) == 0:
+            if self.running.count == 1:
+                print(PLAIN_HEADER, file=self.out)
             width = len(str(steps))
             print(f"step {step:>{width}}/{steps}  {format_values(running)}", file=self.out)
