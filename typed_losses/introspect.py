@@ -12,6 +12,7 @@ import attrs
 from typed_losses.config.convert import converter
 from typed_losses.config.types import describe_type, params_fields
 from typed_losses.constraints import Bound, FieldRule, describe_validator, rules_of
+from typed_losses.loss import ParamsInstance
 
 __all__ = ["Bound", "ParamInfo", "bounds_of", "options_of", "params_info"]
 
@@ -60,7 +61,7 @@ def _default(field: attrs.Attribute[Any]) -> tuple[bool, Any, str]:
     return False, plain, "null" if plain is None else repr(plain)
 
 
-def params_info(cls: type[attrs.AttrsInstance]) -> list[ParamInfo]:
+def params_info(cls: type[ParamsInstance]) -> list[ParamInfo]:
     """Every init field of ``cls``, described."""
     infos = []
     rules = rules_of(cls)

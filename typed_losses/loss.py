@@ -47,6 +47,7 @@ __all__ = [
     "Loss",
     "LossValue",
     "P",
+    "ParamsInstance",
     "doc",
     "model_input",
     "sample_input",
@@ -58,7 +59,29 @@ Batch = Mapping[str, Any]
 #: What ``forward`` returns: one term, or several named terms.
 LossValue = Tensor | Mapping[str, Tensor]
 
-P = TypeVar("P", bound=attrs.AttrsInstance)
+#: ``MYPY`` is always true for mypy (like ``TYPE_CHECKING``) and false for every other checker and at run time.
+MYPY = False
+if MYPY:
+
+    class ParamsInstance(attrs.AttrsInstance, Protocol):  # pyright: ignore[reportRedeclaration]
+        """An instance of an attrs class: what params are (mypy's attrs plugin gives them ``__attrs_attrs__``)."""
+
+else:
+
+    class ParamsInstance(Protocol):
+        """An instance of an attrs class: what params are.
+
+        ``attrs.AttrsInstance`` is a real protocol only for mypy; attrs' stubs make it empty (anything matches)
+        for pyright and Pylance. Those see an attrs class as a dataclass (``dataclass_transform``) with
+        ``__dataclass_fields__``, so this protocol, which mypy reads as ``AttrsInstance`` (branch above), lets
+        both checkers reject a string, a dict or a loss class where params are expected.
+        """
+
+        __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+#: The params type of a loss: an attrs class (``Loss[CrossEntropyParams]``).
+P = TypeVar("P", bound=ParamsInstance)
 #: What a particular loss's ``forward`` returns (for typing ``loss(...)`` as precisely).
 R_co = TypeVar("R_co", bound=LossValue, covariant=True)
 
@@ -348,7 +371,7 @@ class Loss(nn.Module, Generic[P]):
     #: The registry name, set by :func:`~typed_losses.register_loss`.
     loss_name: ClassVar[str | None] = None
     #: The params class, set by :func:`~typed_losses.register_loss`.
-    params_class: ClassVar[type[attrs.AttrsInstance] | None] = None
+    params_class: ClassVar[type[ParamsInstance] | None] = None
     #: The values this loss reads; used for docs and error messages.
     inputs: ClassVar[tuple[Input, ...]] = ()
     #: For a loss returning several terms: the names of those terms, in order.
@@ -600,7 +623,7 @@ def find(batch: object, path: tuple[str, ...]) -> Any:
     return value
 
 
-def params_class_of(cls: type) -> type[attrs.AttrsInstance] | None:
+def params_class_of(cls: type) -> type[ParamsInstance] | None:
     """The attrs class given as generic argument to ``Loss[...]`` (or a generic subclass of it)."""
     for base in getattr(cls, "__orig_bases__", ()):
         for arg in getattr(base, "__args__", ()):

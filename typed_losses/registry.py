@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from typed_losses.loss import Loss, params_class_of
+from typed_losses.loss import Loss, ParamsInstance, params_class_of
 from typed_losses.rules import output_terms_problem
 
 __all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "LossSpec", "Registry", "load_plugin", "register_loss"]
@@ -45,7 +45,7 @@ class LossSpec:
 
     name: str
     loss_class: type[Loss[Any]]
-    params_class: type[attrs.AttrsInstance]
+    params_class: type[ParamsInstance]
 
     @property
     def summary(self) -> str:

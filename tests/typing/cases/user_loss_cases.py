@@ -46,6 +46,21 @@ FocalLoss(CrossEntropyParams())  # type: ignore[arg-type]
 Term(CrossEntropyParams(), loss=FocalLoss)  # type: ignore[misc]
 
 
+# The params type argument of a loss must be an attrs class.
+class NotParamsLoss(Loss[int]):  # type: ignore[type-var]
+    def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
+        return self.read(SCORES, sample_list, model_output)
+
+
+class NotAttrsParams:
+    gamma: float = 2.0
+
+
+class PlainClassLoss(Loss[NotAttrsParams]):  # type: ignore[type-var]
+    def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
+        return self.read(SCORES, sample_list, model_output)
+
+
 # forward must return a tensor or a mapping of tensors.
 class BadReturnLoss(Loss[FocalParams]):
     def forward(self, sample_list: Batch, model_output: Batch) -> float:  # type: ignore[override]
