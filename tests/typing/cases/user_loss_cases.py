@@ -46,6 +46,11 @@ FocalLoss(CrossEntropyParams())  # type: ignore[arg-type]
 Term(CrossEntropyParams(), loss=FocalLoss)  # type: ignore[misc]
 
 
+# A Term's params must be an attrs params instance, not a dict or a params class.
+Term({"gamma": 1.0})  # type: ignore[type-var]
+Term(FocalParams)  # type: ignore[type-var]
+
+
 # The params type argument of a loss must be an attrs class.
 class NotParamsLoss(Loss[int]):  # type: ignore[type-var]
     def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
