@@ -31,6 +31,8 @@ from typed_losses.loss import Batch, Input, Loss, LossValue, doc, model_input, s
 from typed_losses.output import LossOutput
 from typed_losses.registry import REGISTRY, LossSpec, load_plugin, register_loss
 from typed_losses.term import Term
+from typed_losses.weighting import WEIGHT_KINDS, WeightForm, Weighting, WeightParams, WeightSpec, register_weight
+from typed_losses.weights import CosineSchedule, LinearSchedule, StepSchedule, UncertaintyWeight
 
 if TYPE_CHECKING:
     from typed_losses.builders import build_loss
@@ -50,9 +52,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "REGISTRY",
+    "WEIGHT_KINDS",
     "Batch",
     "ConfigIssue",
+    "CosineSchedule",
     "Input",
+    "LinearSchedule",
     "Loss",
     "LossCollection",
     "LossConfigError",
@@ -63,7 +68,13 @@ __all__ = [
     "LossSpec",
     "LossValue",
     "NonFiniteLossError",
+    "StepSchedule",
     "Term",
+    "UncertaintyWeight",
+    "WeightForm",
+    "WeightParams",
+    "WeightSpec",
+    "Weighting",
     "build_loss",
     "check_losses",
     "check_params_data",
@@ -75,6 +86,7 @@ __all__ = [
     "model_input",
     "param",
     "register_loss",
+    "register_weight",
     "sample_input",
     "shape_of",
     "unstructure_params",

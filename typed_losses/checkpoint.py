@@ -25,12 +25,13 @@ import attrs
 from torch import nn
 
 from typed_losses.config.check import check_losses
-from typed_losses.config.convert import config_params
+from typed_losses.config.convert import config_params, weight_entry
 from typed_losses.config.diff import differences
 from typed_losses.config.source import literal_data
 from typed_losses.errors import ConfigIssue, LossConfigError
 from typed_losses.registry import REGISTRY, Registry
 from typed_losses.rules import DEFAULT_WEIGHT, INPUTS_KEY, describe_value
+from typed_losses.weighting import WeightForm
 
 if TYPE_CHECKING:
     from typed_losses.collection import LossCollection, MissingTargets
@@ -49,6 +50,8 @@ __all__ = [
 #: Version of the ``{"format": ..., "losses": ...}`` extra state a collection keeps in its ``state_dict``.
 STATE_FORMAT = 1
 EXTRA_STATE = "_extra_state"
+#: The state-dict key of the step counter (``LossCollection.step_count``).
+STEP_KEY = "step_count"
 # Per-load markers kept in the collection's __dict__ while a state dict is loaded.
 _LOAD_ISSUES = "_typed_losses_load_issues"
 _SKIP_CONFIG_CHECK = "_typed_losses_skip_config_check"
@@ -57,7 +60,11 @@ _ROOT_STRICT = "_typed_losses_root_strict"
 
 
 def config_entry(
-    loss_type: str, name: str, weight: float, params: attrs.AttrsInstance, inputs: Mapping[str, str] | None = None
+    loss_type: str,
+    name: str,
+    weight: WeightForm,
+    params: attrs.AttrsInstance,
+    inputs: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """One entry of a plain ``losses`` list, as ``to_config()`` writes it (name, weight and input routes only
     when not the defaults)."""
@@ -65,7 +72,7 @@ def config_entry(
     if name != loss_type:
         entry["name"] = name
     if weight != DEFAULT_WEIGHT:
-        entry["weight"] = weight
+        entry["weight"] = weight_entry(weight)
     entry["params"] = config_params(params)
     if inputs:
         entry[INPUTS_KEY] = dict(inputs)
@@ -248,6 +255,11 @@ def load_from_state_dict(
     # A state saved without the config (MMF's ``Losses``, a plain module) has nothing to check against.
     if key in missing_keys:
         missing_keys.remove(key)
+    # A state without a step counter (saved by typed_losses 0.1, or by MMF) loads into a collection whose weights
+    # are all constant: the counter is read by nothing there. With schedules it is missing, as torch says.
+    step_key = prefix + STEP_KEY
+    if step_key in missing_keys and not collection.varying_weights:
+        missing_keys.remove(step_key)
     if not issues:
         return
     if _ROOT_STRICT in collection.__dict__:

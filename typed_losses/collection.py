@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -21,6 +22,7 @@ from typed_losses.output import LossOutput, complex_error, contribution, describ
 from typed_losses.registry import REGISTRY, LossSpec, Registry
 from typed_losses.rules import DEFAULT_WEIGHT, LOSSES_KEY, OUTPUT_SEPARATOR, RESERVED_NAMES
 from typed_losses.term import Term
+from typed_losses.weighting import WEIGHT_KINDS, WeightForm, Weighting, WeightParams
 
 __all__ = ["STATE_FORMAT", "LossCollection", "LossList", "MissingTargets", "build_term"]
 
@@ -33,7 +35,18 @@ _MISSING_TARGETS = ("error", "skip")
 # key it adds may already be there (``a`` returning ``{"b": ...}``): its keys are checked against the others'.
 _DECLARES = 1
 _SHARED = 2
-_Step = tuple[str, float | None, Loss[Any], int]
+# A plan step: (term name, its fixed weight or None when 1.0 or not fixed, its Weighting module when the weight
+# changes during training, the loss, what its value needs checked).
+_Step = tuple[str, float | None, Weighting[Any] | None, Loss[Any], int]
+# The weights of the current step, kept between calls: (the step counter, its version when they were computed,
+# the fixed weights' buffer, {term name: weight}). Valid while the counter is the same tensor at the same version.
+_WeightCache = tuple[Tensor, int, Tensor, dict[str, Tensor]]
+
+_FIXED_AT_CONSTRUCTION = (
+    "the weights of a collection are fixed at construction; for a weight that changes during training, "
+    "configure a schedule or a learned weight (`weight: {type: linear, start: 0.0, end: 1.0, steps: 2000}`, "
+    "Term(params, weight=LinearSchedule(...))) and call collection.step() once per optimizer step"
+)
 
 # skip_missing_targets() is per thread: each thread's open blocks, as {id(collection): depth}. A collection
 # also counts the blocks open on any thread (under _SKIP_LOCK), so forward reads the thread-local only while
@@ -202,22 +215,112 @@ class LossCollection(nn.Module):
         self._init_terms([t.name for t in checked], [t.weight for t in checked], modules)
         self._init_options(check_finite, missing_targets)
 
-    def _init_terms(self, names: list[str], weights: list[float], modules: list[Loss[Any]]) -> None:
+    def _init_terms(self, names: list[str], weights: list[WeightForm], modules: list[Loss[Any]]) -> None:
         levels = _config_levels(modules)
         ensure_headroom(levels)  # a deep `multi` tree: room to copy, pickle and save it (see config.bounds)
         self.losses = LossList(modules)
-        self.names: tuple[str, ...] = tuple(names)
-        self.weights: tuple[float, ...] = tuple(float(w) for w in weights)
-        # Precomputed for forward: (name, weight or None when 1.0, module, what its value needs checked).
-        shared = _shared_names(self.names)
+        self._names: tuple[str, ...] = tuple(names)
+        self._weights: tuple[WeightForm, ...] = tuple(weights)
+        #: The step counter (0-dim int64): the schedules' ``k``; saved in ``state_dict()``.
+        self.step_count: Tensor
+        self.register_buffer(checkpoint.STEP_KEY, torch.zeros((), dtype=torch.int64))
+        fixed = [math.nan if isinstance(w, WeightParams) else float(w) for w in weights]
+        self._fixed_weights: Tensor
+        self.register_buffer("_fixed_weights", torch.tensor(fixed, dtype=torch.float32), persistent=False)
+        # The weights that change during training, by term index (a key of the state dict: weighting.2.log_variance)
+        kinds = [(i, _weighting_of(w)) for i, w in enumerate(weights) if isinstance(w, WeightParams)]
+        self.weighting = nn.ModuleDict({str(i): module for i, module in kinds})
+        varying = {names[i]: module for i, module in kinds}
+        self._varying: tuple[str, ...] = tuple(varying)
+        self._learned = tuple((n, m) for n, m in varying.items() if m.learned)
+        self._scheduled = tuple((n, m) for n, m in varying.items() if not m.learned)
+        self._weight_cache: _WeightCache | None = None
+        # Precomputed for forward: see _Step.
+        shared = _shared_names(self._names)
         self._plan: tuple[_Step, ...] = tuple(
-            (n, None if w == DEFAULT_WEIGHT else w, m, _SHARED if n in shared else _DECLARES if m.output_terms else 0)
-            for n, w, m in zip(self.names, self.weights, modules, strict=True)
+            (
+                n,
+                None if isinstance(w, WeightParams) or w == DEFAULT_WEIGHT else float(w),
+                varying.get(n),
+                m,
+                _SHARED if n in shared else _DECLARES if m.output_terms else 0,
+            )
+            for n, w, m in zip(self._names, self._weights, modules, strict=True)
         )
         # For missing_targets="skip": the sample_list paths each term requires.
         self._targets: tuple[tuple[tuple[str, ...], ...], ...] = tuple(_required_targets(m) for m in modules)
         if levels > MAX_DEPTH:  # built from Python: as deep as from_config(to_config()) would refuse?
             check_depth(self.to_config(), "items")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The term names, in order."""
+        return self._names
+
+    @names.setter
+    def names(self, value: object) -> None:
+        raise AttributeError("the term names of a collection are fixed at construction; build a new collection")
+
+    @property
+    def varying_weights(self) -> tuple[str, ...]:
+        """The names of the terms whose weight changes during training (schedules, learned weights)."""
+        return self._varying
+
+    def weighting_of(self, name: str) -> Weighting[Any] | None:
+        """The module computing the weight of term ``name`` (``None``: a constant weight)."""
+        self._index(name)  # a KeyError naming the terms for an unknown name
+        return dict(self._scheduled + self._learned).get(name)
+
+    @property
+    def weights(self) -> tuple[WeightForm, ...]:
+        """The terms' weights as configured: numbers, or the params of weight kinds (``LinearSchedule(...)``).
+
+        The weight of each term at a call is in ``LossOutput.weights``. Assigning raises: weights are fixed
+        at construction; a weight that changes during training is a schedule or a learned weight.
+        """
+        return self._weights
+
+    @weights.setter
+    def weights(self, value: object) -> None:
+        raise AttributeError(_FIXED_AT_CONSTRUCTION)
+
+    # -- the step counter ---------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Advance the step counter by one: call it once per optimizer step (after ``optimizer.step()``).
+
+        Schedules read the counter (``k``, from 0); it is a tensor, so this is no host sync and, under
+        ``torch.compile``, no recompilation. It is saved in ``state_dict()``.
+        """
+        with torch.no_grad():
+            self.step_count.add_(1)
+
+    def set_step(self, step: int) -> None:
+        """Set the step counter, e.g. to a trainer's global step when resuming without this collection's
+        state (``collection.set_step(trainer.global_step)``); read it with ``int(collection.step_count)``."""
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < 2**63:
+            raise ValueError(f"the step is an int >= 0, found {step!r}")
+        with torch.no_grad():
+            self.step_count.fill_(step)
+
+    def _weights_now(self) -> dict[str, Tensor]:
+        """Every term's weight at this call. In eager mode the fixed and scheduled ones are computed once per
+        step (kept while the counter is the same tensor at the same version); learned ones at every call."""
+        step = self.step_count
+        fixed = self._fixed_weights
+        cache = self._weight_cache
+        compiling = torch.compiler.is_compiling()
+        if not compiling and cache is not None and cache[0] is step and cache[1] == step._version and cache[2] is fixed:
+            values = dict(cache[3])
+        else:
+            values = dict(zip(self._names, fixed.unbind(), strict=True))
+            for name, module in self._scheduled:
+                values[name] = module(step)
+            if not compiling and not torch.is_inference_mode_enabled():  # inference tensors cannot be reused
+                self._weight_cache = (step, step._version, fixed, dict(values))
+        for name, module in self._learned:
+            values[name] = module(step)
+        return values
 
     def _init_options(self, check_finite: bool, missing_targets: MissingTargets) -> None:
         self.check_finite = check_finite
@@ -381,14 +484,17 @@ class LossCollection(nn.Module):
         """The collection's terms (params, weight, name, loss class), in order."""
         return tuple(
             Term(m.params, weight=w, name=n, loss=type(m), inputs=m.routes)
-            for n, w, m in zip(self.names, self.weights, self.losses, strict=True)
+            for n, w, m in zip(self._names, self._weights, self.losses, strict=True)
         )
 
     def __getitem__(self, name: str) -> Loss[Any]:
+        return self.losses[self._index(name)]
+
+    def _index(self, name: str) -> int:
         try:
-            return self.losses[self.names.index(name)]
+            return self._names.index(name)
         except ValueError:
-            raise KeyError(f"no term named {name!r}; terms: {', '.join(self.names)}") from None
+            raise KeyError(f"no term named {name!r}; terms: {', '.join(self._names)}") from None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -397,11 +503,16 @@ class LossCollection(nn.Module):
         """The collection as a plain ``losses`` list; ``from_config`` of it rebuilds an equal collection."""
         return [
             checkpoint.config_entry(loss_type, name, weight, module.params, module.routes)
-            for loss_type, name, weight, module in zip(self._types, self.names, self.weights, self.losses, strict=True)
+            for loss_type, name, weight, module in zip(
+                self._types, self._names, self._weights, self.losses, strict=True
+            )
         ]
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{n}: x{w:g}" for n, w in zip(self.names, self.weights, strict=True))
+        return ", ".join(
+            f"{n}: {w!r}" if isinstance(w, WeightParams) else f"{n}: x{w:g}"
+            for n, w in zip(self._names, self._weights, strict=True)
+        )
 
     # -- forward ------------------------------------------------------------------------------------------
 
@@ -414,10 +525,11 @@ class LossCollection(nn.Module):
         # the collection's mode, or this thread's skip_missing_targets() block
         if self._skips_here() if missing_targets is None else _skips(missing_targets):
             plan, skipped = self._present(sample_list, model_output)
+        weights = self._weights_now()
         terms: dict[str, Tensor] = {}
         owners: dict[str, str] = {}  # output key -> term, kept for the terms whose keys may collide (_SHARED)
         total: Tensor | None = None
-        for name, weight, loss, check in plan:
+        for name, weight, varying, loss, check in plan:
             value = loss(sample_list, model_output)
             part: Tensor
             if not check and isinstance(value, Tensor):  # the common case, inline; the rest: contribution()
@@ -432,7 +544,13 @@ class LossCollection(nn.Module):
                 if summed is None:
                     continue
                 part = summed
-            if total is None:
+            if varying is not None:  # a schedule or a learned weight: a tensor, and maybe a regulariser
+                now = weights[name]
+                total = part * now if total is None else torch.addcmul(total, part, now)
+                extra = varying.regularizer()
+                if extra is not None:
+                    total = total + extra
+            elif total is None:
                 total = part if weight is None else part * weight
             elif weight is None:
                 total = total + part
@@ -445,7 +563,7 @@ class LossCollection(nn.Module):
             total = torch.zeros((), device=_device_of(model_output))
         elif total.is_complex():  # a complex 0-dim term (one check per step, not per term)
             _raise_complex(plan, terms)
-        output = LossOutput(terms, total, skipped)
+        output = LossOutput(terms, total, skipped, weights, self._varying)
         if self._check_finite:
             _raise_if_not_finite(output)
         return output
@@ -477,6 +595,14 @@ class LossCollection(nn.Module):
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
+
+
+def _weighting_of(weight: WeightParams) -> Weighting[Any]:
+    """The module of a weight kind's params (checked: the kind is registered)."""
+    spec = WEIGHT_KINDS.for_params(type(weight))
+    if spec is None:  # pragma: no cover - the checker refused it
+        raise LossConfigError([ConfigIssue("weight", f"{type(weight).__name__} is not a registered weight kind")])
+    return spec.weight_class(weight)
 
 
 def _option_issues(check_finite: object, missing_targets: object) -> list[ConfigIssue]:
@@ -556,7 +682,7 @@ def _raise_complex(plan: Sequence[_Step], terms: Mapping[str, Tensor]) -> None:
     """Raise the error for the first complex term of ``terms`` (the total is complex), naming its loss."""
     for key, value in terms.items():
         if value.is_complex():
-            for name, _, loss, _ in plan:
+            for name, _, _, loss, _ in plan:
                 if key == name or key.startswith(name + OUTPUT_SEPARATOR):
                     child = None if key == name else key[len(name) + 1 :]
                     raise complex_error(loss, value, child)

@@ -5,7 +5,8 @@ params classes is unsupported on OmegaConf 2.3 and silently unchecked on 2.4), s
 Hydra can check while it composes, and :func:`losses_from_hydra` does the rest:
 
 - :class:`LossEntry` types one entry (``type``, ``weight``, ``name``, ``params``): at composition Hydra
-  rejects an unknown entry key (``parms:``) and a non-number ``weight``, with Hydra's own error.
+  rejects an unknown entry key (``parms:``) with Hydra's own error; ``weight`` (a number or a weight kind's
+  mapping) and ``params`` are checked by typed_losses.
 - :func:`losses_from_hydra` runs typed_losses' full check on the composed ``losses`` value and raises
   :class:`~typed_losses.LossConfigError` with the issues the YAML path gives (unknown loss or param with
   a did-you-mean, types, ranges, duplicate names), each naming its path in the composed config.
@@ -51,7 +52,9 @@ class LossEntry:
     """One entry of a ``losses`` list, as Hydra can type it: ``params`` is checked by typed_losses."""
 
     type: str = MISSING
-    weight: float = DEFAULT_WEIGHT
+    #: A number or a weight kind's mapping (``{type: linear, ...}``): typed ``Any`` (OmegaConf cannot type a
+    #: union of a float and a mapping) and checked by typed_losses, with the same messages as a YAML file.
+    weight: Any = DEFAULT_WEIGHT
     name: str | None = None
     params: Any = None
     #: Routes (declared input key -> key read instead); checked by typed_losses (typed ``Any`` so that

@@ -20,9 +20,12 @@ from typed_losses.errors import LossInputError
 from typed_losses.loss import Batch
 from typed_losses.output import LossOutput
 from typed_losses.registry import REGISTRY, Registry
-from typed_losses.rules import LOSSES_KEY
+from typed_losses.rules import LOSSES_KEY, WEIGHT_LOG_PREFIX
 
-__all__ = ["MISSING_TARGETS_WARNING", "MMFLosses", "mmf_log_keys"]
+#: The key (after ``{term}/``) of the value holding a learned weight's regulariser (``uncertainty``: ``s``).
+REGULARIZER_KEY = "weight_regularizer"
+
+__all__ = ["MISSING_TARGETS_WARNING", "REGULARIZER_KEY", "MMFLosses", "mmf_log_keys"]
 
 #: MMF's warning (verbatim) when a batch has no ``targets`` and ``evaluation.predict`` is off.
 MISSING_TARGETS_WARNING = (
@@ -37,7 +40,8 @@ def mmf_log_keys(output: LossOutput, dataset_type: str, dataset_name: str) -> di
     Every term becomes ``{dataset_type}/{dataset_name}/{term}`` (a child of a multi-term loss:
     ``{dataset_type}/{dataset_name}/{term}/{child}``, as MMF names them) with its unweighted value, and
     ``output.total`` becomes ``{dataset_type}/total_loss``. The total is weighted, so it is the sum of the
-    terms' means only when every weight is 1 (as in MMF, which has no weights).
+    terms' means only when every weight is 1 (as in MMF, which has no weights). The weight of a term whose
+    weight changes during training (a schedule, a learned weight) is ``{dataset_type}/{dataset_name}/weight/{term}``.
 
     >>> import torch
     >>> out = LossOutput({"logit_bce": torch.tensor(0.5), "bce_kl/kl": torch.tensor(0.25)}, torch.tensor(0.75))
@@ -47,6 +51,9 @@ def mmf_log_keys(output: LossOutput, dataset_type: str, dataset_name: str) -> di
     prefix = f"{dataset_type}/{dataset_name}/"
     keys = {prefix + name: value.detach() for name, value in output.terms.items()}
     keys[f"{dataset_type}/total_loss"] = output.total.detach()
+    keys.update(
+        {f"{prefix}{WEIGHT_LOG_PREFIX}{name}": output.weights[name].detach() for name in output.varying_weights}
+    )
     return keys
 
 
@@ -93,8 +100,10 @@ class MMFLosses(nn.Module):
     - A batch without ``targets`` gives ``{}`` and MMF's ``UserWarning`` (on every call, shown per the
       warning filters), or no warning with ``predict=True`` (MMF's ``evaluation.predict``).
 
-    Weights, which MMF does not have: each value is ``weight * term``, so MMF's trainer total
-    (the sum of the values' means) is exactly ``LossOutput.total``; with all weights 1 the values are
+    Weights, which MMF does not have: each value is ``weight * term`` (the weight at this step for a
+    schedule or a learned weight), and a learned weight's regulariser is one more value,
+    ``{dataset_type}/{dataset_name}/{term}/weight_regularizer``; so MMF's trainer total (the sum of the
+    values' means) is exactly ``LossOutput.total``; with all weights 1 the values are
     the unweighted terms. Term names replace MMF's loss type in the keys: they are the type unless an
     entry sets ``name:`` or the mapping form is used (its keys are the names).
     """
@@ -113,17 +122,21 @@ class MMFLosses(nn.Module):
         else:
             self.collection = LossCollection.from_config(losses, registry=registry, label=label)
         self.predict = predict
-        weights = dict(zip(self.collection.names, self.collection.weights, strict=True))
-        self._weights: dict[str, float] = {n: w for n, w in weights.items() if w != 1.0}
+        collection = self.collection
+        # the terms whose values are weighted (a weight other than 1), and the regularisers of learned weights
+        self._weighted = {n for n, w in zip(collection.names, collection.weights, strict=True) if w != 1.0}
+        self._regularized = tuple(
+            (n, m) for n in collection.varying_weights if (m := collection.weighting_of(n)) is not None
+        )
 
-    def _weight_of(self, key: str) -> float | None:
-        """The weight of the term that produced ``key`` (``term`` or ``term/child``); ``None`` for 1."""
-        if not self._weights:
+    def _term_of(self, key: str) -> str | None:
+        """The weighted term that produced ``key`` (``term`` or ``term/child``); ``None`` for weight 1."""
+        if not self._weighted:
             return None
         name = key
         while True:
-            if name in self._weights:
-                return self._weights[name]
+            if name in self._weighted:
+                return name
             if name in self.collection.names or "/" not in name:
                 return None
             name = name.rsplit("/", 1)[0]
@@ -137,9 +150,13 @@ class MMFLosses(nn.Module):
         output = self.collection(sample_list, model_output)
         losses: dict[str, Tensor] = {}
         for name, value in output.terms.items():
-            weight = self._weight_of(name)
-            weighted = value if weight is None else value * weight
+            term = self._term_of(name)
+            weighted = value if term is None else value * output.weights[term]
             losses[prefix + name] = weighted.view(1) if weighted.dim() == 0 else weighted
+        for name, module in self._regularized:
+            extra = module.regularizer()
+            if extra is not None and name not in output.skipped:
+                losses[f"{prefix}{name}/{REGULARIZER_KEY}"] = extra.view(1)
         return losses
 
     if TYPE_CHECKING:

@@ -15,6 +15,7 @@ from torch.utils import _pytree as pytree
 
 from typed_losses.errors import LossOutputError
 from typed_losses.loss import Loss, LossValue, output_error, shape_of
+from typed_losses.rules import RESERVED_NAMES, WEIGHT_LOG_PREFIX
 
 __all__ = ["LossOutput", "complex_error", "contribution", "declared_but_tensor", "describe", "mean_of"]
 
@@ -113,11 +114,17 @@ class LossOutput:
         terms: every loss term by name, in config order. A loss returning several terms contributes one
             ``"{term}/{child}"`` entry per child (e.g. ``bce_kl/kl`` and ``bce_kl/bce``). Values are the
             tensors the losses returned (usually 0-dim).
-        total: a 0-dim tensor, ``sum(weight * term.mean())`` over all terms: the value to optimise.
-            Zero (without gradient) when no term was computed.
+        total: a 0-dim tensor, the value to optimise: the sum over the terms of ``weight * term.mean()``
+            (a term returning several terms: the sum of their means), plus the regulariser of a learned
+            weight (``uncertainty``: ``exp(-s) * term + s``). Zero (without gradient) when no term was
+            computed.
         skipped: the terms not computed because their targets were absent from ``sample_list``, in config
             order; only a collection in ``missing_targets="skip"`` mode skips terms (see
             :class:`~typed_losses.LossCollection`). Skipped terms are absent from ``terms`` and ``total``.
+        weights: every configured term name (skipped ones too) -> its weight at this call, a 0-dim tensor:
+            the number, the schedule's value at the collection's step, or a learned weight (``exp(-s)``).
+        varying_weights: the names of the terms whose weight is not a constant (schedules, learned
+            weights): :meth:`to_log` logs their weights.
 
     Example:
         >>> import torch
@@ -133,6 +140,8 @@ class LossOutput:
     terms: Mapping[str, Tensor]
     total: Tensor
     skipped: tuple[str, ...] = ()
+    weights: Mapping[str, Tensor] = dataclasses.field(default_factory=dict)
+    varying_weights: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> Tensor:
         return self.terms[name]
@@ -143,18 +152,54 @@ class LossOutput:
         values["total"] = float(self.total.detach())
         return values
 
+    def to_log(self, prefix: str = "") -> dict[str, Tensor]:
+        """A flat ``{name: 0-dim tensor}`` to log, detached and without a host sync.
 
-_Context = tuple[tuple[str, ...], tuple[str, ...]]
+        ``prefix + key`` for every key of :attr:`terms` (its mean), ``prefix + "total"``, and
+        ``prefix + "weight/" + name`` for every term whose weight is not a constant. Made for Lightning's
+        ``self.log_dict(output.to_log("train/"))``, TensorBoard's ``add_scalars`` and ``wandb.log`` (those
+        two read each value once: it is then that the device synchronises).
+
+        Example:
+            >>> import torch
+            >>> output = LossOutput(
+            ...     {"ce": torch.tensor([0.5, 1.5])}, torch.tensor(0.5), weights={"ce": torch.tensor(0.5)},
+            ...     varying_weights=("ce",),
+            ... )
+            >>> output.to_log("train/")
+            {'train/ce': tensor(1.), 'train/total': tensor(0.5000), 'train/weight/ce': tensor(0.5000)}
+        """
+        if not isinstance(prefix, str):
+            raise TypeError(f"to_log: prefix must be a str, found {describe(prefix)}")
+        log = {prefix + name: _mean_for_log(value) for name, value in self.terms.items()}
+        log[prefix + RESERVED_NAMES[0]] = self.total.detach()
+        for name in self.varying_weights:
+            log[prefix + WEIGHT_LOG_PREFIX + name] = self.weights[name].detach()
+        return log
+
+
+def _mean_for_log(value: Tensor) -> Tensor:
+    """A term's value as a detached 0-dim tensor: itself, or its mean (as float for an integer tensor)."""
+    value = value.detach()
+    if value.dim() == 0:
+        return value
+    return value.mean() if value.is_floating_point() or value.is_complex() else value.float().mean()
+
+
+_Context = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 def _flatten(output: LossOutput) -> tuple[list[Tensor], _Context]:
-    return [*output.terms.values(), output.total], (tuple(output.terms), output.skipped)
+    context = (tuple(output.terms), output.skipped, tuple(output.weights), output.varying_weights)
+    return [*output.terms.values(), output.total, *output.weights.values()], context
 
 
 def _unflatten(values: Iterable[Tensor], context: _Context) -> LossOutput:
-    names, skipped = context
-    *terms, total = values
-    return LossOutput(dict(zip(names, terms, strict=True)), total, skipped)
+    names, skipped, weight_names, varying = context
+    items = list(values)
+    terms = dict(zip(names, items[: len(names)], strict=True))
+    weights = dict(zip(weight_names, items[len(names) + 1 :], strict=True))
+    return LossOutput(terms, items[len(names)], skipped, weights, varying)
 
 
 def _flatten_with_keys(output: LossOutput) -> tuple[list[tuple[pytree.KeyEntry, Tensor]], _Context]:
@@ -162,7 +207,8 @@ def _flatten_with_keys(output: LossOutput) -> tuple[list[tuple[pytree.KeyEntry, 
         (pytree.MappingKey(name), value) for name, value in output.terms.items()
     ]
     keyed.append((pytree.GetAttrKey("total"), output.total))
-    return keyed, (tuple(output.terms), output.skipped)
+    keyed.extend((pytree.GetAttrKey(f"weights[{name!r}]"), value) for name, value in output.weights.items())
+    return keyed, _flatten(output)[1]
 
 
 pytree.register_pytree_node(

@@ -7,7 +7,7 @@ message goes (a positioned :class:`~typed_losses.ConfigIssue`, or an exception f
 
 Example:
     >>> weight_problem(0.5) is None, weight_problem(-1), weight_problem("2")
-    (True, 'weight must be a finite number >= 0, found -1', "expected a number >= 0, found '2' (str)")
+    (True, 'weight must be a finite number >= 0, found -1', "expected a number >= 0 or a weight kind ({type: ...}), found '2' (str)")
     >>> names = TermNames()
     >>> names.add("x", ("kl", "bce"), "losses[0]") is None
     True
@@ -26,12 +26,13 @@ __all__ = [
     "ENTRY_KEYS",
     "INPUTS_KEY",
     "LOSSES_KEY",
+    "NESTED_WEIGHT_TEXT",
     "RESERVED_NAMES",
     "ROUTES_TEXT",
     "WEIGHT_JSON_SCHEMA",
+    "WEIGHT_LOG_PREFIX",
     "WEIGHT_TEXT",
     "TermNames",
-    "as_weight",
     "describe_value",
     "name_problem",
     "output_keys",
@@ -58,12 +59,20 @@ ROUTES_TEXT = "a mapping from the loss's declared input keys to the keys to read
 DEFAULT_WEIGHT = 1.0
 
 #: What a weight is, for people (docs, ``list``, hints) ...
-WEIGHT_TEXT = "a finite number >= 0 (default 1.0)"
-#: ... and for editors (JSON numbers are finite).
+WEIGHT_TEXT = (
+    "a finite number >= 0 (default 1.0), or a weight that changes during training: a mapping with the `type` "
+    "of a weight kind and its fields ({type: linear, start: 0.0, end: 1.0, steps: 2000})"
+)
+#: ... and for editors (JSON numbers are finite): the number form (the kinds' mappings come from their classes).
 WEIGHT_JSON_SCHEMA: dict[str, object] = {"type": "number", "minimum": 0}
+#: Where a weight kind is not allowed: the terms nested in another loss (``multi``) are summed with numbers.
+NESTED_WEIGHT_TEXT = "a weight that changes during training applies to a top-level term; here it is a number >= 0"
 
 #: Term names that logs and output files use for something else (``total`` is the sum of the terms).
 RESERVED_NAMES: tuple[str, ...] = ("total",)
+#: The prefix of the log keys of the weights (``weight/<term>``, :meth:`LossOutput.to_log`): no term name
+#: starts with it (nor is ``weight``), so no log key of a term meets one of a weight.
+WEIGHT_LOG_PREFIX = "weight/"
 
 #: The separator between a term's name and the name of one of its outputs (``bce_kl/kl``).
 OUTPUT_SEPARATOR = "/"
@@ -89,7 +98,7 @@ def weight_problem(value: object) -> str | None:
     ``bool`` is not a number here (``weight: yes`` is a mistake), and neither is a numeric string.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"expected a number >= 0, found {describe_value(value)}"
+        return f"expected a number >= 0 or a weight kind ({{type: ...}}), found {describe_value(value)}"
     try:
         number = float(value)
     except OverflowError:  # an int too large for a float
@@ -97,18 +106,6 @@ def weight_problem(value: object) -> str | None:
     if not (math.isfinite(number) and number >= 0):
         return f"weight must be a finite number >= 0, found {short_repr(value)}"
     return None
-
-
-def as_weight(value: float) -> float:
-    """``value`` as a weight (a ``float``), or ``ValueError`` with the rule's message.
-
-    Typed ``float -> float`` so that, as the converter of :class:`~typed_losses.Term`'s ``weight``, it keeps
-    type checkers rejecting ``weight="2"`` (a converter such as ``float`` would widen the parameter).
-    """
-    problem = weight_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return float(value)
 
 
 def name_problem(value: object) -> tuple[str, str | None] | None:
@@ -121,6 +118,11 @@ def name_problem(value: object) -> tuple[str, str | None] | None:
     if value in RESERVED_NAMES:
         return (
             f"term name {value!r} is reserved: logs and output files use it for the sum of the terms",
+            "choose another `name:`",
+        )
+    if value == WEIGHT_LOG_PREFIX[:-1] or value.startswith(WEIGHT_LOG_PREFIX):
+        return (
+            f"term name {value!r} is reserved: logs use `{WEIGHT_LOG_PREFIX}<term>` for the terms' weights",
             "choose another `name:`",
         )
     return None

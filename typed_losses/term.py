@@ -8,7 +8,8 @@ from typing import Any, Generic
 import attrs
 
 from typed_losses.loss import Loss, P
-from typed_losses.rules import DEFAULT_WEIGHT, as_weight, describe_value, name_problem, route_problem
+from typed_losses.rules import DEFAULT_WEIGHT, describe_value, name_problem, route_problem
+from typed_losses.weighting import WeightForm, as_weight
 
 __all__ = ["Term"]
 
@@ -63,7 +64,8 @@ class Term(Generic[P]):
 
     ``LossCollection([Term(CrossEntropyParams(), weight=0.5, name="ce")])``. ``loss`` picks the loss class
     when one params class is registered for several losses; ``name`` defaults to the registry name. The
-    weight and the name follow the rules of a config entry (:mod:`typed_losses.rules`). ``inputs`` routes
+    weight and the name follow the rules of a config entry (:mod:`typed_losses.rules`): a weight is a
+    number or the params of a weight kind (``weight=LinearSchedule(start=0.0, end=1.0, steps=2000)``). ``inputs`` routes
     the loss's declared inputs to other keys, as ``inputs:`` in a config (one loss type on several heads).
 
     Example:
@@ -82,7 +84,7 @@ class Term(Generic[P]):
     """
 
     params: P = attrs.field(validator=_params_instance)
-    weight: float = attrs.field(default=DEFAULT_WEIGHT, converter=as_weight)
+    weight: WeightForm = attrs.field(default=DEFAULT_WEIGHT, converter=as_weight)
     name: str | None = attrs.field(default=None, validator=_name)
     loss: type[Loss[P]] | None = attrs.field(default=None, eq=False, validator=_loss_class)
     #: Routes: the loss's declared input keys -> the keys to read instead (``{"scores": "aux_scores"}``).

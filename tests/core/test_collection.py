@@ -99,8 +99,8 @@ def test_python_building_reports_every_problem() -> None:
         (-1.0, "weight must be a finite number >= 0, found -1.0"),
         (float("inf"), "weight must be a finite number >= 0, found inf"),
         (float("nan"), "weight must be a finite number >= 0, found nan"),
-        (True, "expected a number >= 0, found True (bool)"),
-        ("2", "expected a number >= 0, found '2' (str)"),
+        (True, "expected a number >= 0 or a weight kind ({type: ...}), found True (bool)"),
+        ("2", "expected a number >= 0 or a weight kind ({type: ...}), found '2' (str)"),
     ],
 )
 def test_term_weight_follows_the_config_rule(weight: object, message: str) -> None:
@@ -269,10 +269,12 @@ def test_loss_output_is_a_pytree_and_compiles_in_one_graph() -> None:
     assert isinstance(got, LossOutput)
     assert list(got.terms) == list(eager.terms)
     torch.testing.assert_close(got.total, eager.total)
+    assert list(got.weights) == ["bce_kl", "cross_entropy"]
     leaves, spec = torch.utils._pytree.tree_flatten(eager)
-    assert len(leaves) == 4
+    assert len(leaves) == 6  # 3 terms, the total, 2 weights
     rebuilt = torch.utils._pytree.tree_unflatten(leaves, spec)
     assert isinstance(rebuilt, LossOutput) and list(rebuilt.terms) == list(eager.terms)
+    assert {k: float(v) for k, v in rebuilt.weights.items()} == {"bce_kl": 0.5, "cross_entropy": 2.0}
 
 
 def test_backward_reaches_the_model() -> None:

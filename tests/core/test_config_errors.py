@@ -118,9 +118,13 @@ def test_distinct_names_make_duplicates_fine() -> None:
         (
             [{"type": "cross_entropy", "weight": "heavy"}],
             "losses[0].weight",
-            "expected a number >= 0, found 'heavy' (str)",
+            "expected a number >= 0 or a weight kind ({type: ...}), found 'heavy' (str)",
         ),
-        ([{"type": "cross_entropy", "weight": True}], "losses[0].weight", "expected a number >= 0, found True (bool)"),
+        (
+            [{"type": "cross_entropy", "weight": True}],
+            "losses[0].weight",
+            "expected a number >= 0 or a weight kind ({type: ...}), found True (bool)",
+        ),
         ([{"type": "cross_entropy", "name": ""}], "losses[0].name", "expected a non-empty string, found '' (str)"),
         (
             [{"type": "cross_entropy", "params": [1, 2]}],

@@ -15,7 +15,7 @@ from helpers.checks import RTOL
 from helpers.mmf_inputs import S, T
 from omegaconf import OmegaConf
 
-from typed_losses import ConfigIssue, LossCollection, LossConfigError, load_yaml_text
+from typed_losses import ConfigIssue, LinearSchedule, LossCollection, LossConfigError, load_yaml_text
 from typed_losses.hydra import losses_from_hydra, register_configs
 
 hydra = pytest.importorskip("hydra", reason="hydra-core is not installed (CI runs these with omegaconf 2.3)")
@@ -123,12 +123,22 @@ def test_override_mistakes_are_loss_config_errors(overrides: list[str], expected
 def test_entry_level_typos_are_caught_by_hydra_while_composing() -> None:
     with pytest.raises(hydra_errors.ConfigCompositionException, match="Key 'parms' not in 'LossEntry'"):
         compose(name="entry_typo")
-    with pytest.raises(hydra_errors.ConfigCompositionException) as info:
-        compose(["model.losses.0.weight=abc"])
-    assert "could not be converted to Float" in str(info.value.__cause__)
+    # a weight is a number or a weight kind's mapping: typed_losses checks it, with the YAML path's message
+    assert issues(["model.losses.0.weight=abc"]) == [
+        "model.losses[0].weight: expected a number >= 0 or a weight kind ({type: ...}), found 'abc' (str)"
+    ]
     with pytest.raises(hydra_errors.ConfigCompositionException) as info:
         compose(["model.losses=[logit_bce]"])  # the schema types entries: bare names need `{type: ...}`
     assert "str is not a subclass of LossEntry" in str(info.value.__cause__)
+
+
+def test_a_weight_kind_composes_and_overrides_like_any_mapping() -> None:
+    cfg = compose(["model.losses.0.weight={type: linear, start: 0.0, end: 1.0, steps: 10}"])
+    losses = losses_from_hydra(cfg, "model.losses")
+    assert losses.weights[0] == LinearSchedule(start=0.0, end=1.0, steps=10)
+    assert issues(["model.losses.0.weight={type: linaer, steps: 10}"]) == [
+        "model.losses[0].weight.type: unknown weight kind 'linaer' (did you mean 'linear'?)"
+    ]
 
 
 def test_interpolations_resolve_with_or_without_to_container() -> None:
@@ -138,7 +148,7 @@ def test_interpolations_resolve_with_or_without_to_container() -> None:
     assert from_node.weights == resolved.weights == (1.0, 1.0, 0.25)
     assert from_node.to_config() == resolved.to_config()
     # Unresolved plain data has lost the document the interpolation points into.
-    with pytest.raises(LossConfigError, match=r"losses\[2\].weight: cannot resolve `weight`"):
+    with pytest.raises(LossConfigError, match=r"losses\[2\].weight: cannot resolve '\$\{model.kl_weight\}'"):
         losses_from_hydra(OmegaConf.to_container(cfg.model.losses, resolve=False))
 
 

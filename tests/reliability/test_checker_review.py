@@ -69,7 +69,7 @@ def test_a_nested_unregistered_loss_is_written_by_its_name() -> None:
     assert collection.to_config() == [
         {"type": "multi", "params": [{"type": "MyLoss", "weight": 0.5, "params": {"x": 1.0}}]}
     ]
-    assert set(collection.state_dict()) == {"_extra_state"}
+    assert set(collection.state_dict()) == {"step_count", "_extra_state"}
 
 
 def test_a_nested_term_without_a_loss_is_reported_at_its_path() -> None:

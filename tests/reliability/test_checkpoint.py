@@ -61,6 +61,7 @@ def mse_target_batch() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]
 def test_state_dict_carries_the_config_as_plain_types_and_the_buffers() -> None:
     state = trained().state_dict()
     assert list(state) == [
+        "step_count",
         "_extra_state",
         "losses.1.losses.0.scale",
         "losses.1.losses.0.calls",

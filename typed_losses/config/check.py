@@ -26,6 +26,7 @@ from omegaconf.base import Container, Node
 from omegaconf.errors import OmegaConfBaseException
 
 from typed_losses.config.bounds import MAX_DEPTH, check_depth
+from typed_losses.config.convert import weight_entry
 from typed_losses.config.issues import Locator
 from typed_losses.config.params import check_params, first_line
 from typed_losses.config.paths import Key, find_key, render_path
@@ -41,6 +42,7 @@ from typed_losses.rules import (
     ENTRY_KEYS,
     INPUTS_KEY,
     LOSSES_KEY,
+    NESTED_WEIGHT_TEXT,
     TermNames,
     describe_value,
     name_problem,
@@ -48,6 +50,7 @@ from typed_losses.rules import (
     weight_problem,
 )
 from typed_losses.term import Term
+from typed_losses.weighting import WEIGHT_KINDS, WeightForm, WeightParams
 
 __all__ = [
     "CheckedTerm",
@@ -64,10 +67,11 @@ _STRAY_KEYS = tuple(key for key in ENTRY_KEYS if key != "type")
 
 @attrs.frozen
 class CheckedTerm:
-    """One checked entry: its term name, weight, loss and params instance, and its dotted path."""
+    """One checked entry: its term name, weight (a number or a weight kind's params), loss and params
+    instance, and its dotted path."""
 
     name: str
-    weight: float
+    weight: WeightForm
     spec: LossSpec
     params: attrs.AttrsInstance
     path: str
@@ -226,7 +230,7 @@ def _entry_of(
     entry: dict[str, Any] = {"type": spec.name}
     if term.name is not None:
         entry["name"] = term.name
-    entry["weight"] = term.weight
+    entry["weight"] = weight_entry(term.weight)
     if term.inputs:
         entry[INPUTS_KEY] = dict(term.inputs)
     return entry
@@ -518,7 +522,7 @@ class _Checker:
         ok = True
         for key, child, term_name in items:
             where = (*rel, key)
-            term = self.entry(child, where, term_name)
+            term = self.entry(child, where, term_name, top=unique)
             ok = ok and term is not None
             if names is not None:
                 claim = (term.name, term.spec.loss_class.output_terms) if term else self.claimed_name(child, term_name)
@@ -547,7 +551,7 @@ class _Checker:
             return None
         return name, spec.loss_class.output_terms if spec is not None else None
 
-    def entry(self, value: Node, rel: tuple[Key, ...], term_name: str | None) -> CheckedTerm | None:
+    def entry(self, value: Node, rel: tuple[Key, ...], term_name: str | None, *, top: bool) -> CheckedTerm | None:
         path = self.loc.label_of(rel)
         ok = True
         if term_name is not None:
@@ -586,7 +590,7 @@ class _Checker:
                 if self.unknown_key(str(key), (*rel, str(key)), loss):
                     self.mark((*rel, "params", str(key)))  # reported here: not also "missing required param"
                 ok = False
-        weight = self.weight(node, rel)
+        weight = self.weight(node, rel, top=top)
         name = self.name(node, rel, term_name)
         params = None
         routes: dict[str, str] | None = {}
@@ -654,19 +658,56 @@ class _Checker:
             self.loc.add(rel, f"unknown loss {value!r}", hint=self.specs.suggest(value))
         return spec
 
-    def weight(self, node: DictConfig, rel: tuple[Key, ...]) -> float | None:
+    def weight(self, node: DictConfig, rel: tuple[Key, ...], *, top: bool) -> WeightForm | None:
+        """The entry's weight: a number, or (``top``: a top-level term) the params of a weight kind."""
         child = _child(node, "weight")
         if child is None:
             return DEFAULT_WEIGHT
         where = (*rel, "weight")
-        value = self.scalar(child, where, "`weight`")
+        target = self.follow(child, where)
+        if target is None:
+            return None
+        if isinstance(target, DictConfig):
+            if not top:
+                self.loc.add(where, NESTED_WEIGHT_TEXT)
+                return None
+            return self.weight_kind(target, where)
+        value = self.scalar(target, where, "`weight`")
         if value is _FAILED:
             return None
+        if isinstance(value, dict) and top:  # a resolver's result (`${oc.create:...}`): checked as it is
+            decoded = OmegaConf.create(literal_data(value))
+            self.walk_missing(decoded, where)
+            return self.weight_kind(decoded, where)
         problem = weight_problem(value)
         if problem is not None:
             self.loc.add(where, problem)
             return None
         return float(value)
+
+    def weight_kind(self, node: DictConfig, rel: tuple[Key, ...]) -> WeightParams | None:
+        """A weight given as a mapping: ``type`` names a registered weight kind, the other keys are its fields."""
+        type_node = _child(node, "type")
+        known = ", ".join(WEIGHT_KINDS.names())
+        if type_node is None:
+            self.loc.add(rel, f"missing `type`: the weight kind ({known})", at_key=True)
+            return None
+        kind = self.scalar(type_node, (*rel, "type"), "`type`")
+        if kind is _FAILED:
+            return None
+        if not isinstance(kind, str):
+            self.loc.add((*rel, "type"), f"expected a weight kind name (str), found {describe_value(kind)}")
+            return None
+        spec = WEIGHT_KINDS.get(kind)
+        if spec is None:
+            hint = suggest(kind, WEIGHT_KINDS.names()) or f"weight kinds: {known}"
+            self.loc.add((*rel, "type"), f"unknown weight kind {kind!r}", hint=hint)
+            return None
+        entry = node._get_parent()  # the mirror hangs there, so that `${...}` in the fields resolve as in params
+        parent = entry if isinstance(entry, Container) else None
+        found = check_params(spec.params_class, node, parent, rel, self.loc, self.nested_terms, self.done, ("type",))
+        assert found is None or isinstance(found, WeightParams)
+        return found
 
     def name(self, node: DictConfig, rel: tuple[Key, ...], term_name: str | None) -> str | None:
         """The explicit term name: ``""`` when none is given (the type is used), ``None`` on a problem."""

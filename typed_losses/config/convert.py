@@ -20,6 +20,7 @@ from typed_losses.constraints import choice_problem
 from typed_losses.registry import LossSpec
 from typed_losses.rules import describe_value
 from typed_losses.term import Term, is_term_type
+from typed_losses.weighting import WEIGHT_KINDS, WeightForm, WeightParams
 
 __all__ = ["config_params", "converter", "unstructure_params"]
 
@@ -138,6 +139,21 @@ def config_params(params: attrs.AttrsInstance) -> dict[str, Any] | list[Any]:
         nested: list[Any] = data[fields[0]]
         return nested
     return data
+
+
+def weight_entry(weight: WeightForm) -> float | dict[str, Any]:
+    """A term's weight as a config writes it: the number, or ``{type: <kind>, **fields}``.
+
+    >>> from typed_losses.weights import LinearSchedule
+    >>> weight_entry(0.5), weight_entry(LinearSchedule(start=0.0, end=1.0, steps=10))
+    (0.5, {'type': 'linear', 'start': 0.0, 'end': 1.0, 'steps': 10, 'begin': 0})
+    """
+    if not isinstance(weight, WeightParams):
+        return weight
+    spec = WEIGHT_KINDS.for_params(type(weight))
+    if spec is None:
+        raise ValueError(f"{type(weight).__name__} is not the params class of a registered weight kind")
+    return {"type": spec.name, **unstructure_params(weight)}
 
 
 def unstructure_params(params: attrs.AttrsInstance) -> dict[str, Any]:

@@ -103,12 +103,14 @@ def check_params(
     loc: Locator,
     nested: NestedEntries,
     reported: Collection[tuple[Key, ...]] = frozenset(),
+    ignore: Collection[str] = (),
 ) -> attrs.AttrsInstance | None:
     """Check the ``params`` node at ``rel`` against ``cls``; an instance, or ``None`` after adding issues.
 
     ``params_node`` is the DictConfig written under ``params:`` (``None`` when absent); ``entry_node`` is
     the entry holding it, used to attach the schema in the tree. A key whose path (or a path below it)
-    is in ``reported`` (a ``???`` value, reported already) fails without another issue.
+    is in ``reported`` (a ``???`` value, reported already) fails without another issue. Keys in ``ignore``
+    are not fields (the ``type`` of a weight kind's mapping, whose other keys are its fields).
     """
     before = len(loc.issues)
     fields = {f.name: f for f in params_fields(cls)}
@@ -128,7 +130,7 @@ def check_params(
             value = params_node._value() if not isinstance(params_node, Container) else params_node
             loc.add(rel, f"params of {cls.__name__} must be a mapping, found {describe_value(_plain(value))}")
             return None
-        keys = [str(k) for k in params_node.keys()]  # noqa: SIM118 - ??? values too
+        keys = [str(k) for k in params_node.keys() if str(k) not in ignore]  # noqa: SIM118 - ??? values too
 
     typed: DictConfig | None = None  # the mirror, built only when a value needs OmegaConf
     for key in keys:

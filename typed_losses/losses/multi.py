@@ -16,7 +16,7 @@ checked recursively: a mistake is reported at its full path (``losses[0].params[
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import attrs
 from torch import Tensor
@@ -26,8 +26,9 @@ from typed_losses.constraints import constraint
 from typed_losses.loss import Batch, Loss
 from typed_losses.output import contribution
 from typed_losses.registry import register_loss
-from typed_losses.rules import describe_value
+from typed_losses.rules import NESTED_WEIGHT_TEXT, describe_value
 from typed_losses.term import Term
+from typed_losses.weighting import WeightParams
 
 __all__ = ["MultiLoss", "MultiParams"]
 
@@ -43,6 +44,8 @@ def _as_terms(value: Iterable[Term[Any]]) -> tuple[Term[Any], ...]:
                 name = type(item).__name__
                 raise TypeError(f"MultiParams.losses[{i}] must be a Term, found {name}(...): write Term({name}(...))")
             raise TypeError(f"MultiParams.losses[{i}] must be a Term, found {describe_value(item)}")
+        if isinstance(item.weight, WeightParams):
+            raise ValueError(f"MultiParams.losses[{i}].weight: {NESTED_WEIGHT_TEXT}")
         terms.append(item)
     return tuple(terms)
 
@@ -82,7 +85,8 @@ class MultiLoss(Loss[MultiParams]):
     def __init__(self, params: MultiParams, *, name: str | None = None) -> None:
         super().__init__(params, name=name)
         self.losses = LossList([build_term(term)[1] for term in params.losses])
-        self.weights: tuple[float, ...] = tuple(term.weight for term in params.losses)
+        # numbers: MultiParams refuses a weight kind in a child
+        self.weights: tuple[float, ...] = tuple(cast(float, term.weight) for term in params.losses)
 
     def forward(self, sample_list: Batch, model_output: Batch) -> Tensor:
         total: Tensor | None = None

@@ -10,7 +10,7 @@ from typing import Any, assert_type
 
 from torch import Tensor
 
-from typed_losses import Batch, Loss, LossCollection, LossOutput, LossValue, Term
+from typed_losses import Batch, Loss, LossCollection, LossOutput, LossValue, Term, WeightParams
 from typed_losses.losses import (
     CrossEntropyLoss,
     CrossEntropyParams,
@@ -65,6 +65,6 @@ assert_type(collection["cross_entropy"], Loss[Any])
 for member in collection.losses:
     assert_type(member, Loss[Any])
 assert_type(collection.names, tuple[str, ...])
-assert_type(collection.weights, tuple[float, ...])
+assert_type(collection.weights, tuple[float | WeightParams, ...])
 assert_type(collection.terms, tuple[Term[Any], ...])
 assert_type(LossCollection.from_config([{"type": "mse"}]), LossCollection)

@@ -11,7 +11,7 @@ from typing import Literal, assert_type
 
 import attrs
 
-from typed_losses import Term, constraint, param
+from typed_losses import LinearSchedule, Term, WeightParams, constraint, param
 from typed_losses.losses import BinaryCrossEntropyKlParams, CrossEntropyParams, MSEParams, MultiParams
 
 
@@ -39,8 +39,12 @@ bad_default: float = param("2.0")  # type: ignore[assignment]
 # The catalog's declared params keep their Literal types.
 CrossEntropyParams(reduction="bogus")  # type: ignore[arg-type]
 
-# A Term's weight is a float: the converter is typed float -> float, so a string is refused.
-assert_type(Term(MSEParams(), weight=2).weight, float)
+# A Term's weight is a number or a weight kind's params: the converter is typed WeightForm -> WeightForm, so a
+# string (or a dict) is refused.
+assert_type(Term(MSEParams(), weight=2).weight, float | WeightParams)
+Term(MSEParams(), weight=LinearSchedule(start=0.0, end=1.0, steps=10))
+Term(MSEParams(), weight={"type": "linear"})  # type: ignore[arg-type]
+LinearSchedule(start=0.0, end=1.0)  # type: ignore[call-arg]
 Term(MSEParams(), weight="2")  # type: ignore[arg-type]
 
 # A Term's inputs map declared input keys to keys (str -> str); read back as a mapping.

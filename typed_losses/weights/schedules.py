@@ -1,0 +1,137 @@
+"""The built-in schedules: ``linear``, ``cosine`` and ``step`` (a weight that is a function of the step).
+
+With step counter ``k`` and ``p = clamp((k - begin) / steps, 0, 1)``:
+
+- ``linear``: ``start + (end - start) * p``;
+- ``cosine``: ``start + (end - start) * (1 - cos(pi * p)) / 2``;
+- ``step``: ``values[i]``, ``i`` the number of milestones ``<= k``.
+
+Each is computed from the step tensor (no host sync; no recompilation under ``torch.compile``); the
+``start``/``end``/``values`` of a schedule are reached exactly (``torch.lerp`` is exact at its ends).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TypeVar
+
+import attrs
+import torch
+from torch import Tensor
+
+from typed_losses.constraints import constraint, param
+from typed_losses.weighting import Weighting, WeightParams, register_weight
+
+__all__ = ["CosineSchedule", "CosineWeighting", "LinearSchedule", "LinearWeighting", "StepSchedule", "StepWeighting"]
+
+_WEIGHT = "a weight: a finite number >= 0"
+
+
+@attrs.frozen(kw_only=True)
+class LinearSchedule(WeightParams):
+    """``{type: linear, start, end, steps, begin: 0}``: from ``start`` at step ``begin`` to ``end`` at step
+    ``begin + steps``, linearly; ``start`` before, ``end`` after."""
+
+    start: float = attrs.field(**constraint(ge=0, doc="the weight up to step `begin`"))
+    end: float = attrs.field(**constraint(ge=0, doc="the weight from step `begin + steps` on"))
+    steps: int = attrs.field(**constraint(ge=1, doc="how many steps the change takes"))
+    begin: int = param(0, ge=0, doc="the step at which the change starts")
+
+
+@attrs.frozen(kw_only=True)
+class CosineSchedule(WeightParams):
+    """``{type: cosine, start, end, steps, begin: 0}``: from ``start`` to ``end`` along half a cosine (slow at
+    both ends), over ``steps`` steps from step ``begin``."""
+
+    start: float = attrs.field(**constraint(ge=0, doc="the weight up to step `begin`"))
+    end: float = attrs.field(**constraint(ge=0, doc="the weight from step `begin + steps` on"))
+    steps: int = attrs.field(**constraint(ge=1, doc="how many steps the change takes"))
+    begin: int = param(0, ge=0, doc="the step at which the change starts")
+
+
+@attrs.frozen(kw_only=True)
+class StepSchedule(WeightParams):
+    """``{type: step, milestones, values}``: ``values[i]`` from the ``i``-th milestone on (``values[0]``
+    before the first); ``len(values) == len(milestones) + 1``."""
+
+    milestones: tuple[int, ...] = attrs.field(
+        converter=tuple,
+        **constraint(ge=0, doc="the steps at which the weight changes, strictly increasing"),
+    )
+    values: tuple[float, ...] = attrs.field(
+        converter=tuple, **constraint(ge=0, min_len=1, doc="the weight before the first milestone, then after each")
+    )
+
+    def __attrs_post_init__(self) -> None:
+        for before, after in zip(self.milestones, self.milestones[1:], strict=False):
+            if after <= before:
+                raise ValueError(f"milestones must be strictly increasing, found {before} then {after}")
+        if len(self.values) != len(self.milestones) + 1:
+            raise ValueError(
+                f"values needs one more item than milestones ({len(self.milestones)} + 1 = "
+                f"{len(self.milestones) + 1}), found {len(self.values)}"
+            )
+
+
+def _progress(step: Tensor, begin: int, steps: int) -> Tensor:
+    """``clamp((step - begin) / steps, 0, 1)`` as a float tensor."""
+    return torch.clamp((step - begin) / steps, 0.0, 1.0)
+
+
+R = TypeVar("R", LinearSchedule, CosineSchedule)
+
+
+class _Ramp(Weighting[R]):
+    """A weight moving from ``start`` to ``end``: ``start`` and ``end`` are kept as tensors, on the
+    collection's device, so that ``torch.lerp`` reaches them exactly."""
+
+    start: Tensor
+    end: Tensor
+
+    def _init_ramp(self, start: float, end: float) -> None:
+        self.register_buffer("start", torch.tensor(float(start)), persistent=False)
+        self.register_buffer("end", torch.tensor(float(end)), persistent=False)
+
+    def ramp(self, fraction: Tensor) -> Tensor:
+        return torch.lerp(self.start, self.end, fraction.to(self.start.dtype))
+
+
+@register_weight("linear")
+class LinearWeighting(_Ramp[LinearSchedule]):
+    """Linear schedule: ``start + (end - start) * clamp((k - begin) / steps, 0, 1)`` at step ``k``."""
+
+    def __init__(self, params: LinearSchedule) -> None:
+        super().__init__(params)
+        self._init_ramp(params.start, params.end)
+
+    def forward(self, step: Tensor) -> Tensor:
+        return self.ramp(_progress(step, self.params.begin, self.params.steps))
+
+
+@register_weight("cosine")
+class CosineWeighting(_Ramp[CosineSchedule]):
+    """Cosine schedule: ``start + (end - start) * (1 - cos(pi * p)) / 2``, ``p = clamp((k - begin) / steps, 0, 1)``."""
+
+    def __init__(self, params: CosineSchedule) -> None:
+        super().__init__(params)
+        self._init_ramp(params.start, params.end)
+
+    def forward(self, step: Tensor) -> Tensor:
+        p = _progress(step, self.params.begin, self.params.steps)
+        return self.ramp((1.0 - torch.cos(p * math.pi)) / 2.0)
+
+
+@register_weight("step")
+class StepWeighting(Weighting[StepSchedule]):
+    """Step schedule: ``values[i]``, ``i`` the number of milestones ``<= k`` at step ``k``."""
+
+    milestones: Tensor
+    values: Tensor
+
+    def __init__(self, params: StepSchedule) -> None:
+        super().__init__(params)
+        self.register_buffer("milestones", torch.tensor(params.milestones, dtype=torch.int64), persistent=False)
+        self.register_buffer("values", torch.tensor(params.values, dtype=torch.float32), persistent=False)
+
+    def forward(self, step: Tensor) -> Tensor:
+        return self.values[torch.bucketize(step, self.milestones, right=True)]
