@@ -6,7 +6,7 @@ import contextlib
 import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, Never, overload
 
 import attrs
 import torch
@@ -258,7 +258,7 @@ class LossCollection(nn.Module):
         return self._names
 
     @names.setter
-    def names(self, value: object) -> None:
+    def names(self, value: Never) -> None:  # Never: type checkers reject the assignment too
         raise AttributeError("the term names of a collection are fixed at construction; build a new collection")
 
     @property
@@ -281,7 +281,7 @@ class LossCollection(nn.Module):
         return self._weights
 
     @weights.setter
-    def weights(self, value: object) -> None:
+    def weights(self, value: Never) -> None:  # Never: type checkers reject the assignment too
         raise AttributeError(_FIXED_AT_CONSTRUCTION)
 
     # -- the step counter ---------------------------------------------------------------------------------

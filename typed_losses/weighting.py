@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast, get_args, get_origin
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Never, TypeVar, cast, get_args, get_origin
 
 import attrs
 from torch import Tensor, nn
@@ -75,7 +75,7 @@ class Weighting(nn.Module, Generic[W]):
         return self._params
 
     @params.setter
-    def params(self, value: object) -> None:
+    def params(self, value: Never) -> None:  # Never: type checkers reject the assignment too
         raise AttributeError(
             "the params of a weight are fixed at construction (they are the term's configured weight); "
             "build a new collection with the new weight"

@@ -13,6 +13,7 @@ Each is computed from the step tensor (no host sync; no recompilation under ``to
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import TypeVar
 
 import attrs
@@ -49,17 +50,25 @@ class CosineSchedule(WeightParams):
     begin: int = param(0, ge=0, doc="the step at which the change starts")
 
 
+def _ints(value: Iterable[int]) -> tuple[int, ...]:
+    return tuple(value)
+
+
+def _floats(value: Iterable[float]) -> tuple[float, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class StepSchedule(WeightParams):
     """``{type: step, milestones, values}``: ``values[i]`` from the ``i``-th milestone on (``values[0]``
     before the first); ``len(values) == len(milestones) + 1``."""
 
     milestones: tuple[int, ...] = attrs.field(
-        converter=tuple,
+        converter=_ints,
         **constraint(ge=0, doc="the steps at which the weight changes, strictly increasing"),
     )
     values: tuple[float, ...] = attrs.field(
-        converter=tuple, **constraint(ge=0, min_len=1, doc="the weight before the first milestone, then after each")
+        converter=_floats, **constraint(ge=0, min_len=1, doc="the weight before the first milestone, then after each")
     )
 
     def __attrs_post_init__(self) -> None:
@@ -71,11 +80,6 @@ class StepSchedule(WeightParams):
                 f"values needs one more item than milestones ({len(self.milestones)} + 1 = "
                 f"{len(self.milestones) + 1}), found {len(self.values)}"
             )
-
-
-def _progress(step: Tensor, begin: int, steps: int) -> Tensor:
-    """``clamp((step - begin) / steps, 0, 1)`` as a float tensor."""
-    return torch.clamp((step - begin) / steps, 0.0, 1.0)
 
 
 R = TypeVar("R", LinearSchedule, CosineSchedule)
@@ -92,8 +96,14 @@ class _Ramp(Weighting[R]):
         self.register_buffer("start", torch.tensor(float(start)), persistent=False)
         self.register_buffer("end", torch.tensor(float(end)), persistent=False)
 
+    def progress(self, step: Tensor) -> Tensor:
+        """``p = clamp((step - begin) / steps, 0, 1)``, in the dtype of ``start`` (float32 unless converted)."""
+        params = self.params
+        return torch.clamp((step - params.begin).to(self.start.dtype) / params.steps, 0.0, 1.0)
+
     def ramp(self, fraction: Tensor) -> Tensor:
-        return torch.lerp(self.start, self.end, fraction.to(self.start.dtype))
+        """``start + (end - start) * fraction``, exact at 0 and 1."""
+        return torch.lerp(self.start, self.end, fraction)
 
 
 @register_weight("linear")
@@ -105,7 +115,7 @@ class LinearWeighting(_Ramp[LinearSchedule]):
         self._init_ramp(params.start, params.end)
 
     def forward(self, step: Tensor) -> Tensor:
-        return self.ramp(_progress(step, self.params.begin, self.params.steps))
+        return self.ramp(self.progress(step))
 
 
 @register_weight("cosine")
@@ -117,8 +127,7 @@ class CosineWeighting(_Ramp[CosineSchedule]):
         self._init_ramp(params.start, params.end)
 
     def forward(self, step: Tensor) -> Tensor:
-        p = _progress(step, self.params.begin, self.params.steps)
-        return self.ramp((1.0 - torch.cos(p * math.pi)) / 2.0)
+        return self.ramp((1.0 - torch.cos(self.progress(step) * math.pi)) / 2.0)
 
 
 @register_weight("step")
