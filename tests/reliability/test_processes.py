@@ -26,6 +26,29 @@ from typed_losses.losses import CrossEntropyParams
 
 WORLD = 2
 SAME = [{"type": "cross_entropy", "params": {"label_smoothing": 0.1}}, {"type": "mse", "weight": 0.5}]
+#: A learned weight and a schedule, trained inside a DDP-wrapped module.
+LEARNED = [
+    {"type": "cross_entropy", "weight": {"type": "uncertainty", "init": 0.5}},
+    {
+        "type": "cross_entropy",
+        "name": "smooth",
+        "params": {"label_smoothing": 0.1},
+        "weight": {"type": "linear", "start": 0.0, "end": 1.0, "steps": 2},
+    },
+]
+DDP_STEPS = 3
+
+
+class _Model(nn.Module):
+    """A model holding its losses, as the guide recommends under DDP: the learned weights are its parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = _batch()[2]
+        self.losses = LossCollection.from_config(LEARNED)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.losses({"targets": y}, {"scores": self.linear(x)}).total
 
 
 def _batch() -> tuple[torch.Tensor, torch.Tensor, nn.Linear]:
@@ -64,6 +87,27 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
         out.total.backward()
         optimizer.step()
         results["weight"] = linear.weight.detach().tolist()
+        schedules = [
+            LossCollection.from_config(
+                [{"type": "mse", "weight": {"type": "linear", "start": 0, "end": 1, "steps": s}}]
+            )
+            for s in (10, 20 if rank == 1 else 10)
+        ]
+        try:
+            check_same_config(schedules[1])
+            results["schedule_differ"] = []
+        except LossConfigError as exc:
+            results["schedule_differ"] = [str(issue) for issue in exc.issues[1:]]
+        ddp = DistributedDataParallel(_Model())
+        optimizer = torch.optim.SGD(ddp.parameters(), lr=0.5)
+        for _ in range(DDP_STEPS):
+            optimizer.zero_grad()
+            ddp(x[rows], y[rows]).backward()
+            optimizer.step()
+            ddp.module.losses.step()
+        results["learned"] = {
+            k: v.detach().tolist() for k, v in ddp.module.state_dict().items() if k != "losses._extra_state"
+        }
     finally:
         dist.destroy_process_group()
         with open(os.path.join(out_dir, f"{rank}.pkl"), "wb") as f:
@@ -126,6 +170,33 @@ def test_a_parameter_free_collection_trains_beside_ddp(rank_results: list[dict[s
         expected = linear.weight - 0.5 * linear.weight.grad  # type: ignore[operator]
     for result in rank_results:
         torch.testing.assert_close(torch.tensor(result["weight"]), expected)
+
+
+def test_a_weight_form_that_differs_is_named(rank_results: list[dict[str, Any]]) -> None:
+    expected = ["losses[0].weight.steps: rank 0 has 10, rank 1 has 20"]
+    assert [r["schedule_differ"] for r in rank_results] == [expected, expected]
+
+
+def test_learned_weights_train_identically_on_every_rank_under_ddp(rank_results: list[dict[str, Any]]) -> None:
+    # The same steps on one process: DDP averages the ranks' gradients, i.e. of the mean of the ranks' totals.
+    x, y, _ = _batch()
+    model = _Model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    for _ in range(DDP_STEPS):
+        optimizer.zero_grad()
+        total = sum(model(x[4 * r : 4 * r + 4], y[4 * r : 4 * r + 4]) for r in range(WORLD)) / WORLD
+        assert isinstance(total, torch.Tensor)
+        total.backward()
+        optimizer.step()
+        model.losses.step()
+    first, second = (r["learned"] for r in rank_results)
+    assert first == second  # identical across ranks, bit for bit
+    assert list(first) == ["linear.weight", "linear.bias", "losses.step_count", "losses.weighting.0.log_variance"]
+    assert first["losses.step_count"] == DDP_STEPS
+    assert first["losses.weighting.0.log_variance"] != 0.5  # trained
+    for key, value in model.state_dict().items():
+        if key != "losses._extra_state":
+            torch.testing.assert_close(torch.tensor(first[key]), value.detach(), check_dtype=False)
 
 
 # -- spawn: losses registered in importable modules -------------------------------------------------------------
