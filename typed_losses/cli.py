@@ -24,6 +24,8 @@ from typed_losses.errors import ConfigIssue, LossConfigError
 from typed_losses.introspect import params_info
 from typed_losses.loss import describe_inputs
 from typed_losses.registry import REGISTRY, load_plugin
+from typed_losses.rules import WEIGHT_NUMBER_TEXT
+from typed_losses.weighting import WEIGHT_KINDS, WeightSpec
 
 __all__ = ["main"]
 
@@ -85,26 +87,21 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
+    kinds: list[WeightSpec] = list(WEIGHT_KINDS)
     if args.names:
-        unknown = [name for name in args.names if name not in REGISTRY]
+        unknown = [name for name in args.names if name not in REGISTRY and name not in WEIGHT_KINDS]
         for name in unknown:
             _usage_error(f"unknown loss {name!r} ({REGISTRY.suggest(name)})")
         if unknown:
             return 2
-        specs = [REGISTRY[name] for name in dict.fromkeys(args.names)]
+        names = list(dict.fromkeys(args.names))
+        specs = [REGISTRY[name] for name in names if name in REGISTRY]
+        kinds = [kind for name in names if name not in REGISTRY and (kind := WEIGHT_KINDS.get(name)) is not None]
     else:
         specs = list(REGISTRY)
     for spec in specs:
         _say(f"{spec.name}  ({spec.loss_class.__name__}, params {spec.params_class.__name__})", out)
-        if spec.summary:
-            _say(f"    {spec.summary}", out)
-        infos = params_info(spec.params_class)
-        if not infos:
-            _say("    params: none", out)
-        for info in infos:
-            constraint = f" [{info.constraint}]" if info.constraint else ""
-            doc = f"  - {info.doc}" if info.doc else ""
-            _say(f"    {info.name}: {info.type_text} = {info.default_text}{constraint}{doc}", out)
+        _describe_params(spec.summary, spec.params_class, out)
         if args.verbose:
             for line in describe_inputs(spec.loss_class.inputs):
                 _say(f"    reads {line}", out)
@@ -113,7 +110,27 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
                 _say(f"    inputs: {keys} (an entry's `inputs:` reads them from other keys)", out)
             if spec.loss_class.output_terms:
                 _say(f"    terms: {', '.join(spec.loss_class.output_terms)}", out)
+    if kinds:
+        if specs:
+            _say("", out)
+        _say(f"weight kinds (`weight: {{type: KIND, ...}}`; a constant weight is {WEIGHT_NUMBER_TEXT}):", out)
+        for kind in kinds:
+            _say(f"{kind.name}  ({kind.weight_class.__name__}, params {kind.params_class.__name__})", out)
+            _describe_params(kind.summary, kind.params_class, out)
     return 0
+
+
+def _describe_params(summary: str, params_class: type, out: TextIO) -> None:
+    """A loss's or weight kind's summary and params, one line each (``list``)."""
+    if summary:
+        _say(f"    {summary}", out)
+    infos = params_info(params_class)
+    if not infos:
+        _say("    params: none", out)
+    for info in infos:
+        constraint = f" [{info.constraint}]" if info.constraint else ""
+        doc = f"  - {info.doc}" if info.doc else ""
+        _say(f"    {info.name}: {info.type_text} = {info.default_text}{constraint}{doc}", out)
 
 
 def _schema(args: argparse.Namespace, out: TextIO) -> int:

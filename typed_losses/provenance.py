@@ -18,12 +18,13 @@ from omegaconf.base import Container, Node
 from omegaconf.nodes import InterpolationResultNode
 
 from typed_losses.config.check import check_losses, entry_nodes
-from typed_losses.config.convert import converter
-from typed_losses.config.paths import render_path
+from typed_losses.config.convert import converter, weight_entry
+from typed_losses.config.paths import followed, render_path
 from typed_losses.config.types import params_fields, term_sequence_fields
 from typed_losses.config.yaml import Key, SourceMap, path_of, source_map_of
 from typed_losses.rules import INPUTS_KEY
 from typed_losses.term import Term
+from typed_losses.weighting import WeightForm, WeightParams
 
 __all__ = ["Origin", "Setting", "TermProvenance", "losses_provenance"]
 
@@ -120,11 +121,14 @@ class TermProvenance:
     children: tuple[TermProvenance, ...] = ()
     #: The entry's ``inputs:`` routes, one ``inputs.<declared key>`` setting each (the key read instead).
     routes: tuple[Setting, ...] = ()
+    #: A weight kind's fields (``weight.start``, ...; ``weight`` is then ``weight.type``), in field order.
+    weight_fields: tuple[Setting, ...] = ()
 
     @property
     def settings(self) -> tuple[Setting, ...]:
-        """``type``, ``name``, ``weight``, the params in the params class's field order, then the routes."""
-        return (self.type, self.name_setting, self.weight, *self.params, *self.routes)
+        """``type``, ``name``, ``weight`` (a weight kind: ``weight.type`` and its fields), the params in the params
+        class's field order, then the routes."""
+        return (self.type, self.name_setting, self.weight, *self.weight_fields, *self.params, *self.routes)
 
     def walk(self, depth: int = 0) -> Iterator[tuple[int, TermProvenance]]:
         """This term and its nested terms, depth first, with their nesting depth."""
@@ -238,16 +242,37 @@ def _describe_term(ctx: _Context, entry: Node, name_key: str | None, term: Term[
         routes.append(
             Setting(f"{INPUTS_KEY}.{key}", target, ctx.origin(found) if found is not None else Origin("default"))
         )
+    weight, weight_fields = _weight_settings(ctx, term.weight, _child(entry, "weight"), weight_origin)
     return TermProvenance(
         path=label,
         name=name,
         type=type_setting,
         name_setting=Setting("name", name, name_origin),
-        weight=Setting("weight", term.weight, weight_origin),
+        weight=weight,
         params=tuple(settings),
         children=tuple(children),
         routes=tuple(routes),
+        weight_fields=weight_fields,
     )
+
+
+def _weight_settings(
+    ctx: _Context, weight: WeightForm, node: Node | None, origin: Origin
+) -> tuple[Setting, tuple[Setting, ...]]:
+    """The ``weight`` setting, and for a weight kind its fields: each with its origin (``default`` when not
+    written)."""
+    if not isinstance(weight, WeightParams):
+        return Setting("weight", weight, origin), ()
+    data = weight_entry(weight)
+    assert isinstance(data, dict)
+    target = followed(node) if node is not None else None
+    type_node = _child(target, "type") if target is not None else None
+    kind = Setting("weight.type", data.pop("type"), ctx.origin(type_node) if type_node is not None else origin)
+    fields = []
+    for key, value in data.items():
+        field_node = _child(target, key) if target is not None else None
+        fields.append(Setting(f"weight.{key}", value, ctx.origin(field_node) if field_node else Origin("default")))
+    return kind, tuple(fields)
 
 
 def losses_provenance(node: Node, *, label: str = "losses") -> list[TermProvenance]:

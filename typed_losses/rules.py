@@ -31,6 +31,7 @@ __all__ = [
     "ROUTES_TEXT",
     "WEIGHT_JSON_SCHEMA",
     "WEIGHT_LOG_PREFIX",
+    "WEIGHT_NUMBER_TEXT",
     "WEIGHT_TEXT",
     "TermNames",
     "describe_value",
@@ -59,8 +60,9 @@ ROUTES_TEXT = "a mapping from the loss's declared input keys to the keys to read
 DEFAULT_WEIGHT = 1.0
 
 #: What a weight is, for people (docs, ``list``, hints) ...
+WEIGHT_NUMBER_TEXT = "a finite number >= 0 (default 1.0)"
 WEIGHT_TEXT = (
-    "a finite number >= 0 (default 1.0), or a weight that changes during training: a mapping with the `type` "
+    f"{WEIGHT_NUMBER_TEXT}, or a weight that changes during training: a mapping with the `type` "
     "of a weight kind and its fields ({type: linear, start: 0.0, end: 1.0, steps: 2000})"
 )
 #: ... and for editors (JSON numbers are finite): the number form (the kinds' mappings come from their classes).

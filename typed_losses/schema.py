@@ -8,7 +8,8 @@ keywords only (what the YAML language server understands in every version, and P
 - a losses value is a non-empty list of entries or a non-empty mapping ``{term_name: entry}``;
 - an entry is the name of a loss whose params all have defaults, or a mapping whose ``type`` ``const``
   selects one ``oneOf`` branch per loss (editors narrow completion once ``type:`` is written), with the
-  optional ``weight`` (a number >= 0), ``name`` and ``params``;
+  optional ``weight`` (a number >= 0, or a weight kind's mapping: ``{type: linear, ...}``, one ``oneOf``
+  branch per registered kind), ``name`` and ``params``;
 - params come from the attrs fields of each params class: types, defaults, ``Literal``/``Enum`` values,
   the declared constraints of :mod:`typed_losses.constraints` (bounds, choices, lengths, patterns; items of
   a list take the scalar ones), the int64 range of integers, ``required`` for fields without defaults,
@@ -60,8 +61,11 @@ from typed_losses.rules import (
     RESERVED_NAMES,
     ROUTES_TEXT,
     WEIGHT_JSON_SCHEMA,
+    WEIGHT_LOG_PREFIX,
+    WEIGHT_TEXT,
 )
 from typed_losses.term import is_term_type
+from typed_losses.weighting import WEIGHT_KINDS, WeightKinds, WeightSpec
 
 __all__ = [
     "DRAFT",
@@ -81,6 +85,8 @@ TITLE = "typed_losses loss configuration"
 INTERPOLATION_PATTERN = r"^\$\{.+\}$"
 
 _INTERP = "interpolation"
+#: The term names the weights' log keys take (``weight``, ``weight/...``: see rules.name_problem).
+_RESERVED_NAME_PATTERN = f"^{WEIGHT_LOG_PREFIX[:-1]}(/.*)?$"
 _DEFS = "#/definitions/"
 _NULL: JSON = {"type": "null"}
 
@@ -349,13 +355,48 @@ def _routes(spec: LossSpec) -> JSON | None:
     return {"anyOf": [routes, dict(_NULL), _ref(_INTERP)], "description": ROUTES_TEXT}
 
 
+def _weight_kind_def(kind: str) -> str:
+    return f"weight.{kind}"
+
+
+def _weight_kind(spec: WeightSpec, builder: _Builder) -> JSON:
+    """``{type: <kind>, ...fields}``: the mapping form of a weight of kind ``spec``."""
+    form = builder.object_of(spec.params_class, f"weight.{spec.name}")
+    form["title"] = spec.name
+    if spec.summary:
+        form["description"] = spec.summary
+    form["properties"] = {"type": {"const": spec.name, "description": "the weight kind"}, **form["properties"]}
+    form["required"] = ["type", *form.get("required", [])]
+    return form
+
+
+def _weight(kinds: WeightKinds, builder: _Builder, definitions: dict[str, JSON]) -> JSON:
+    """A term's weight: a number >= 0, an interpolation, or the mapping of a registered weight kind."""
+    names = kinds.names()
+    for spec in kinds:
+        definitions[_weight_kind_def(spec.name)] = _weight_kind(spec, builder)
+    kind_form: JSON = {
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"anyOf": [{"enum": names}, _ref(_INTERP)], "description": "the weight kind"}},
+        "oneOf": [_ref(_weight_kind_def(name)) for name in names],
+    }
+    return {
+        "description": f"weight of the term in the total loss: {WEIGHT_TEXT}",
+        "default": DEFAULT_WEIGHT,
+        "anyOf": [dict(WEIGHT_JSON_SCHEMA), _ref(_INTERP), kind_form],
+    }
+
+
 def _ordered(keys: list[str]) -> dict[str, JSON]:
     return {k: _ref(k) for k in keys}
 
 
-def losses_schema(registry: Registry = REGISTRY) -> JSON:
+def losses_schema(registry: Registry = REGISTRY, weight_kinds: WeightKinds = WEIGHT_KINDS) -> JSON:
     """The JSON Schema (draft-07) of config documents holding ``losses`` values, as a plain dict."""
     builder = _Builder()
+    weight_kind_forms: dict[str, JSON] = {}
+    weight = _weight(weight_kinds, builder, weight_kind_forms)
     specs = list(registry)
     entries = {spec.name: _entry(spec, builder) for spec in specs}
     defaultable = [s.name for s in specs if not _has_required(s.params_class)]
@@ -405,18 +446,15 @@ def losses_schema(registry: Registry = REGISTRY) -> JSON:
             "required": ["type"],
             "additionalProperties": False,
         },
-        "weight": {
-            "description": "weight of the term in the total loss (default 1.0)",
-            "default": DEFAULT_WEIGHT,
-            "anyOf": [dict(WEIGHT_JSON_SCHEMA), _ref(_INTERP)],
-        },
+        "weight": weight,
         "name": {
             "description": "term name (default: the loss type; in the mapping form, the key)",
             "type": "string",
             "minLength": 1,
-            "not": {"enum": list(RESERVED_NAMES)},
+            "not": {"anyOf": [{"enum": list(RESERVED_NAMES)}, {"pattern": _RESERVED_NAME_PATTERN}]},
         },
     }
+    definitions.update(weight_kind_forms)
     for name, entry in entries.items():
         definitions[_entry_def(name)] = entry
     for name in entries:

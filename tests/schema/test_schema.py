@@ -16,7 +16,17 @@ import jsonschema
 import pytest
 import yaml
 
-from typed_losses import REGISTRY, Loss, LossConfigError, LossValue, check_losses, constraint, param, register_loss
+from typed_losses import (
+    REGISTRY,
+    Loss,
+    LossConfigError,
+    LossValue,
+    check_losses,
+    constraint,
+    load_yaml_text,
+    param,
+    register_loss,
+)
 from typed_losses.cli import main
 from typed_losses.generate import catalog_registry, catalog_schema_text
 from typed_losses.loss import doc
@@ -160,6 +170,44 @@ def test_multi_takes_a_list_of_entries_or_the_mapping(validator: jsonschema.Draf
 )
 def test_documents(validator: jsonschema.Draft7Validator, doc: dict[str, Any], ok: bool) -> None:
     assert validator.is_valid(doc) is ok
+
+
+@pytest.mark.parametrize(
+    ("weight", "ok"),
+    [
+        (0.5, True),
+        ({"type": "linear", "start": 0.0, "end": 1.0, "steps": 10}, True),
+        ({"type": "linear", "start": 0.0, "end": 1.0, "steps": 10, "begin": "${warmup}"}, True),
+        ({"type": "cosine", "start": 1.0, "end": 0.1, "steps": 100, "begin": 5}, True),
+        ({"type": "step", "milestones": [10, 20], "values": [0.0, 0.5, 1.0]}, True),
+        ({"type": "uncertainty"}, True),
+        ({"type": "uncertainty", "init": -1.0}, True),
+        ({"type": "linaer", "start": 0.0, "end": 1.0, "steps": 10}, False),
+        ({"type": "linear", "start": 0.0, "end": 1.0}, False),
+        ({"type": "linear", "start": -1.0, "end": 1.0, "steps": 10}, False),
+        ({"type": "linear", "start": 0.0, "end": 1.0, "steps": 0}, False),
+        ({"type": "linear", "start": 0.0, "end": 1.0, "steps": 10, "stpes": 3}, False),
+        ({"type": "step", "milestones": [-1], "values": [1.0, 2.0]}, False),
+        ({"type": "step", "milestones": [1], "values": []}, False),
+        ({"type": "uncertainty", "init": "high"}, False),
+        ({"start": 0.0}, False),
+        ([1.0], False),
+    ],
+)
+def test_weight_forms_agree_with_python(validator: jsonschema.Draft7Validator, weight: Any, ok: bool) -> None:
+    doc = {"losses": [{"type": "mse", "weight": weight}], "warmup": 3}
+    assert validator.is_valid(doc) is ok
+    try:
+        check_losses(load_yaml_text(yaml.safe_dump(doc)).losses)
+        python_ok = True
+    except LossConfigError:
+        python_ok = False
+    assert python_ok is ok
+
+
+def test_term_names_the_weight_logs_take_are_refused(validator: jsonschema.Draft7Validator) -> None:
+    for name, ok in (("weight", False), ("weight/ce", False), ("weights", True), ("my_weight/ce", True)):
+        assert validator.is_valid({"losses": [{"type": "mse", "name": name}]}) is ok
 
 
 # -- examples and fixtures -------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ class UncertaintyWeight(WeightParams):
 
 @register_weight("uncertainty")
 class UncertaintyWeighting(Weighting[UncertaintyWeight]):
-    """Learned (uncertainty) weight: the term adds ``exp(-s) * term + s``; ``s`` is a trained log-variance."""
+    """Learned (uncertainty) weight: the term adds `exp(-s) * term + s`; `s` is a trained log-variance."""
 
     def __init__(self, params: UncertaintyWeight) -> None:
         super().__init__(params)

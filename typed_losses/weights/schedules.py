@@ -108,7 +108,7 @@ class _Ramp(Weighting[R]):
 
 @register_weight("linear")
 class LinearWeighting(_Ramp[LinearSchedule]):
-    """Linear schedule: ``start + (end - start) * clamp((k - begin) / steps, 0, 1)`` at step ``k``."""
+    """Linear schedule: `start + (end - start) * clamp((k - begin) / steps, 0, 1)` at step `k`."""
 
     def __init__(self, params: LinearSchedule) -> None:
         super().__init__(params)
@@ -120,7 +120,7 @@ class LinearWeighting(_Ramp[LinearSchedule]):
 
 @register_weight("cosine")
 class CosineWeighting(_Ramp[CosineSchedule]):
-    """Cosine schedule: ``start + (end - start) * (1 - cos(pi * p)) / 2``, ``p = clamp((k - begin) / steps, 0, 1)``."""
+    """Cosine schedule: `start + (end - start) * (1 - cos(pi * p)) / 2`, `p = clamp((k - begin) / steps, 0, 1)`."""
 
     def __init__(self, params: CosineSchedule) -> None:
         super().__init__(params)
@@ -132,7 +132,7 @@ class CosineWeighting(_Ramp[CosineSchedule]):
 
 @register_weight("step")
 class StepWeighting(Weighting[StepSchedule]):
-    """Step schedule: ``values[i]``, ``i`` the number of milestones ``<= k`` at step ``k``."""
+    """Step schedule: `values[i]`, `i` the number of milestones `<= k` at step `k`."""
 
     milestones: Tensor
     values: Tensor
