@@ -306,8 +306,10 @@ class LossCollection(nn.Module):
     def _weights_now(self) -> dict[str, Tensor]:
         """Every term's weight at this call. In eager mode the fixed and scheduled ones are computed once per
         step (kept while the counter is the same tensor at the same version); learned ones at every call."""
-        step = self.step_count
-        fixed = self._fixed_weights
+        buffers = self._buffers  # not nn.Module.__getattr__: this runs at every call
+        step = buffers[checkpoint.STEP_KEY]
+        fixed = buffers["_fixed_weights"]
+        assert step is not None and fixed is not None
         cache = self._weight_cache
         compiling = torch.compiler.is_compiling()
         if not compiling and cache is not None and cache[0] is step and cache[1] == step._version and cache[2] is fixed:

@@ -26,8 +26,16 @@ from typed_losses import LossCollection, LossInputError, LossShapeError
 from typed_losses.generate import catalog_registry
 from typed_losses.loss import Batch
 
-#: Weights given in turn to the entries of a group's collection, so that weighted totals are exercised.
-WEIGHTS = (1.0, 0.5, 2.0)
+#: Weights given in turn to the entries of a group's collection, so that weighted totals are exercised, with
+#: schedules and a learned weight among them (they are computed in the graph from the step counter).
+WEIGHTS: tuple[Any, ...] = (
+    1.0,
+    {"type": "linear", "start": 0.0, "end": 1.0, "steps": 4},
+    2.0,
+    {"type": "uncertainty", "init": 0.5},
+    {"type": "cosine", "start": 1.0, "end": 0.25, "steps": 3, "begin": 1},
+    {"type": "step", "milestones": [1, 2], "values": [0.5, 2.0, 1.0]},
+)
 
 
 def _groups() -> Iterator[tuple[str, list[Any], Batch, Batch]]:
@@ -75,6 +83,15 @@ def test_collection_compiles_to_one_graph_matching_eager(
     torch.testing.assert_close(compiled.total, eager.total, rtol=1e-6, atol=0.0)
     for got, expected in zip(torch.autograd.grad(compiled.total, inputs), eager_grads, strict=True):
         torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-7)
+    compiled_collection = torch.compile(collection, fullgraph=True, backend=counter)
+    for _ in range(3):  # advancing the step changes the scheduled weights, not the graph
+        collection.step()
+        again = compiled_collection(sample_list, model_output)
+        eager = collection(sample_list, model_output)
+        torch.testing.assert_close(again.total, eager.total, rtol=1e-6, atol=0.0)
+        for name, weight in eager.weights.items():
+            torch.testing.assert_close(again.weights[name], weight, rtol=1e-6, atol=0.0)
+    assert counter.frame_count == 1
 
 
 @pytest.mark.parametrize(("group", "config", "sample_list", "model_output"), GROUPS, ids=IDS)
@@ -83,8 +100,11 @@ def test_collection_forward_and_backward_do_not_sync(
 ) -> None:
     collection = LossCollection.from_config(config)
     with no_host_sync():
-        output = collection(sample_list, model_output)
-        output.total.backward()
+        for _ in range(2):  # the first call computes the scheduled weights, the second reuses them
+            output = collection(sample_list, model_output)
+            output.total.backward()
+            output.to_log("train/")
+            collection.step()
     assert all(leaf.grad is not None for leaf in leaves(model_output))
     for leaf in leaves(model_output):
         leaf.grad = None
@@ -134,6 +154,9 @@ def test_collection_does_not_sync_on_cuda(
     try:
         output = collection(cuda_sample, cuda_output)
         output.total.backward()
+        output.to_log("train/")
+        collection.step()
+        collection(cuda_sample, cuda_output).total.backward()
     finally:
         torch.cuda.set_sync_debug_mode("default")
     expected = LossCollection.from_config(config)(sample_list, model_output).total

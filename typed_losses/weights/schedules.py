@@ -143,4 +143,4 @@ class StepWeighting(Weighting[StepSchedule]):
         self.register_buffer("values", torch.tensor(params.values, dtype=torch.float32), persistent=False)
 
     def forward(self, step: Tensor) -> Tensor:
-        return self.values[torch.bucketize(step, self.milestones, right=True)]
+        return torch.take(self.values, torch.bucketize(step, self.milestones, right=True))
