@@ -124,6 +124,15 @@ class LossCollection(nn.Module):
 
     ``output.total`` is ``sum(weight * term.mean())``; with all weights 1 it is MMF's trainer total.
 
+    Weights that change during training: an entry's ``weight`` may be a schedule (``linear``, ``cosine``,
+    ``step``) or a learned weight (``uncertainty``), as ``weight: {type: linear, start: 0.0, end: 1.0,
+    steps: 2000}`` or ``Term(params, weight=LinearSchedule(...))``. Schedules read the collection's step
+    counter (:attr:`step_count`, a buffer saved in ``state_dict()``): call :meth:`step` once per optimizer
+    step, or :meth:`set_step` to resume from a trainer's global step. Learned weights are parameters of the
+    collection (put ``collection.parameters()`` in the optimizer). ``output.weights`` holds every term's
+    weight at the call, and :meth:`LossOutput.to_log` the values to log. The weights are fixed at
+    construction otherwise: assigning ``collection.weights`` raises.
+
     Options (both off by default, and then ``forward`` does no extra work):
 
     ``missing_targets="skip"`` - inference without targets. A term whose required ``sample_list`` inputs
@@ -143,7 +152,7 @@ class LossCollection(nn.Module):
     graph break under ``torch.compile``: use it to debug, or every N steps.
 
     Checkpoints: ``state_dict()`` carries the config as plain types (``{"format": 1, "losses": [...]}``
-    under ``_extra_state``), so it loads with ``torch.load(weights_only=True)`` and
+    under ``_extra_state``), the step counter and the learned weights, so it loads with ``torch.load(weights_only=True)`` and
     :meth:`from_state_dict` rebuilds the collection from it alone (the options above are not saved: pass
     them again). The saved config is data (never resolved; fields added since take their defaults).
     Loading a state whose config differs from this collection's fails a strict load naming every
