@@ -106,7 +106,21 @@ class MMFLosses(nn.Module):
     values' means) is exactly ``LossOutput.total``; with all weights 1 the values are
     the unweighted terms. Term names replace MMF's loss type in the keys: they are the type unless an
     entry sets ``name:`` or the mapping form is used (its keys are the names).
+
+    Schedules read the collection's step counter, which MMF's trainer does not advance: call
+    :meth:`step` after each update, as MMF's own LR-scheduler callback does in ``on_update_end``
+    (``self.trainer.model.losses.step()``). The counter and the learned weights are in the model's
+    ``state_dict``, so MMF's checkpoints resume them; :meth:`set_step` sets the counter to
+    ``trainer.num_updates`` when resuming from a checkpoint saved without it.
     """
+
+    def step(self) -> None:
+        """Advance the collection's step counter (:meth:`LossCollection.step`): once per update."""
+        self.collection.step()
+
+    def set_step(self, step: int) -> None:
+        """Set the collection's step counter (:meth:`LossCollection.set_step`)."""
+        self.collection.set_step(step)
 
     def __init__(
         self,

@@ -509,7 +509,9 @@ def test_forward_and_to_log_do_not_sync() -> None:
 
 def test_mmf_values_sum_to_the_total_with_changing_weights() -> None:
     losses = MMFLosses(CONFIG)
-    losses.collection.set_step(4)
+    losses.set_step(3)
+    losses.step()
+    assert int(losses.collection.step_count) == 4
     sample = {**SAMPLE, "dataset_type": "train", "dataset_name": "vqa2"}
     values = losses(sample, {"scores": SCORES})
     assert list(values) == ["train/vqa2/mse", "train/vqa2/cos", f"train/vqa2/cos/{REGULARIZER_KEY}"]
