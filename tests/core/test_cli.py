@@ -131,6 +131,6 @@ def test_console_script_demo_runs(tmp_path: Path) -> None:
     )
     lines = result.stdout.splitlines()
     assert lines[0].endswith("ok: 2 loss terms: bce_kl, answer_ce")
-    assert lines[8].startswith("trained 20 steps")
+    assert lines[9].startswith("trained 20 steps")
     assert lines[-1].startswith(f"wrote {tmp_path / 'losses.csv'}, ")
     assert "\x1b" not in result.stdout  # captured output is not a terminal: plain lines, no progress bar

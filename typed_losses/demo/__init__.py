@@ -20,12 +20,14 @@ from typed_losses.demo.progress import ProgressMode, ProgressReporter
 from typed_losses.demo.task import describe_provided, missing_inputs, synthetic_task
 from typed_losses.demo.train import History, train
 from typed_losses.errors import LossConfigError, LossInputError
+from typed_losses.rules import WEIGHT_LOG_PREFIX
 
 __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_OUT",
     "EXAMPLE_CONFIG",
     "SUMMARY_HEADER",
+    "WEIGHT_SUMMARY_HEADER",
     "History",
     "run_demo",
     "synthetic_task",
@@ -38,6 +40,8 @@ DEFAULT_OUT = "demo-output"
 EXAMPLE_CONFIG = "examples/demo.yaml"
 #: The line above the summary table: its values are single steps, unlike the progress's moving averages.
 SUMMARY_HEADER = "loss at the first and at the last step (single steps, not averaged):"
+#: The line above the summary's weights (those that change during training), when there are some.
+WEIGHT_SUMMARY_HEADER = "weight at the first and at the last step (weights that change during training):"
 
 
 def _load(config: str | None) -> tuple[str, str, LossCollection]:
@@ -50,12 +54,22 @@ def _load(config: str | None) -> tuple[str, str, LossCollection]:
 
 
 def _summary(history: History, elapsed: float, out: TextIO) -> None:
-    width = max(len(printable(c)) for c in history.columns)
+    weights = {column.removeprefix(WEIGHT_LOG_PREFIX): column for column in history.varying}
+    width = max(len(printable(c)) for c in (*history.loss_columns, *weights))
+
+    def row(label: str, column: str) -> None:
+        values = history.series(column)
+        print(f"  {printable(label):<{width}}  {values[0]:>10.4f}  {values[-1]:>10.4f}", file=out)
+
     print(f"trained {len(history.rows)} steps in {elapsed:.1f}s", file=out)
     print(SUMMARY_HEADER, file=out)
     print(f"  {'term':<{width}}  {'first step':>10}  {'last step':>10}", file=out)
-    for i, column in enumerate(history.columns):
-        print(f"  {printable(column):<{width}}  {history.rows[0][i]:>10.4f}  {history.rows[-1][i]:>10.4f}", file=out)
+    for column in history.loss_columns:
+        row(column, column)
+    if weights:
+        print(WEIGHT_SUMMARY_HEADER, file=out)
+        for name, column in weights.items():
+            row(name, column)
 
 
 def run_demo(

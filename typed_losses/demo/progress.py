@@ -1,7 +1,9 @@
 """Showing the demo's progress: a rich progress bar on a terminal, a few plain lines anywhere else.
 
 Both show running (smoothed) per-term losses, and say so: the bar's losses start with ``moving average:``,
-the plain lines follow a header line saying what they show (`PLAIN_HEADER`). The plain form prints
+the plain lines follow a header line saying what they show (`PLAIN_HEADER`). The weights that change during
+training (``weight/<term>``) are shown as they are at the step, never averaged: after ``at this step:`` on the
+bar, and under a second header line (`WEIGHTS_HEADER`) in the plain form. The plain form prints
 the first step, every fifth of the run and the last step: readable in CI logs, with no control characters.
 """
 
@@ -11,16 +13,29 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal, TextIO
 
 from typed_losses.cli_support import printable
+from typed_losses.rules import WEIGHT_LOG_PREFIX
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-__all__ = ["BAR_LABEL", "PLAIN_HEADER", "ProgressMode", "ProgressReporter", "Running", "format_values"]
+__all__ = [
+    "BAR_LABEL",
+    "BAR_WEIGHTS_LABEL",
+    "PLAIN_HEADER",
+    "WEIGHTS_HEADER",
+    "ProgressMode",
+    "ProgressReporter",
+    "Running",
+    "format_values",
+]
 
 ProgressMode = Literal["auto", "bar", "plain"]
 #: What the progress shows: printed once before the plain lines, and before the losses on the bar.
 PLAIN_HEADER = "per-term losses: moving average over about the last 10 steps"
 BAR_LABEL = "moving average:"
+#: What the weights show (their value at the step): a second header line of the plain form, and on the bar.
+WEIGHTS_HEADER = f"{WEIGHT_LOG_PREFIX}<term>: the term's weight at that step (not averaged)"
+BAR_WEIGHTS_LABEL = "at this step:"
 
 
 class Running:
@@ -41,6 +56,13 @@ class Running:
 
 def format_values(values: dict[str, float]) -> str:
     return "  ".join(f"{printable(name)}={value:.4f}" for name, value in values.items())
+
+
+def _split(values: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """(the losses, the weights ``weight/<term>``) of a step's values."""
+    losses = {name: value for name, value in values.items() if not name.startswith(WEIGHT_LOG_PREFIX)}
+    weights = {name: value for name, value in values.items() if name.startswith(WEIGHT_LOG_PREFIX)}
+    return losses, weights
 
 
 class ProgressReporter:
@@ -86,14 +108,21 @@ class ProgressReporter:
             self.progress.stop()
 
     def __call__(self, step: int, steps: int, values: dict[str, float]) -> None:
-        running = self.running.update(values)
+        """Show the step: ``values`` are the losses (averaged here) and ``weight/<term>`` values (shown as given)."""
+        losses, weights = _split(values)
+        running = self.running.update(losses)
         if self.progress is not None:
             if self.task is None:
                 self.task = self.progress.add_task("train", total=steps, losses="")
-            self.progress.update(self.task, completed=step, losses=format_values(running))
+            text = format_values(running)
+            if weights:
+                text += f"  {BAR_WEIGHTS_LABEL} {format_values(weights)}"
+            self.progress.update(self.task, completed=step, losses=text)
             return
         if step in (1, steps) or step % max(1, steps // 5) == 0:
             if self.running.count == 1:
                 print(PLAIN_HEADER, file=self.out)
+                if weights:
+                    print(WEIGHTS_HEADER, file=self.out)
             width = len(str(steps))
-            print(f"step {step:>{width}}/{steps}  {format_values(running)}", file=self.out)
+            print(f"step {step:>{width}}/{steps}  {format_values(running | weights)}", file=self.out)
