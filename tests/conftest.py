@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated global registry for tests that register their own losses; fresh Dynamo caches."""
+"""Shared fixtures: isolated global registries for tests that register their own losses or weight kinds; fresh
+Dynamo caches."""
 
 from __future__ import annotations
 
@@ -8,18 +9,22 @@ import pytest
 
 import typed_losses.losses  # noqa: F401  (registers the catalog before snapshots are taken)
 from typed_losses.registry import REGISTRY
+from typed_losses.weighting import WEIGHT_KINDS
 
 
 @pytest.fixture
 def clean_registry() -> Iterator[None]:
-    """Undo every registration a test makes."""
+    """Undo every registration a test makes (losses and weight kinds)."""
     REGISTRY.load_entry_points()
     saved = dict(REGISTRY._by_name)
+    saved_kinds = dict(WEIGHT_KINDS._by_name)
     try:
         yield
     finally:
         REGISTRY._by_name.clear()
         REGISTRY._by_name.update(saved)
+        WEIGHT_KINDS._by_name.clear()
+        WEIGHT_KINDS._by_name.update(saved_kinds)
 
 
 @pytest.fixture

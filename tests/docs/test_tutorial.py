@@ -1,8 +1,10 @@
-"""docs/tutorial.md and docs/configuration.md run as written, in order, and print exactly the outputs they show.
+"""docs/tutorial.md, docs/configuration.md and docs/weights.md run as written, in order, and print exactly the
+outputs they show.
 
 Conventions of the pages: a block with a ``title="FILE"`` is written to FILE (python blocks with the same title
-are concatenated: the page builds ``my_losses.py`` piece by piece); an untitled python block is executed in one
-shared namespace; a bash block's ``typed-losses`` commands are run through the CLI's ``main``; a
+are concatenated: the page builds ``my_losses.py`` piece by piece), and a python FILE must compile (files that
+need packages the tests do not install, such as Lightning, are shown that way); an untitled python block is
+executed in one shared namespace; a bash block's ``typed-losses`` commands are run through the CLI's ``main``; a
 ``text title="Output"`` block is what the block before it printed.
 """
 
@@ -24,7 +26,7 @@ from typed_losses.registry import ENTRY_POINT_GROUP
 
 MODULE = "my_losses"
 #: page -> (blocks run, outputs checked): a block dropped from a page is noticed.
-PAGES = {"tutorial.md": (8, 8), "configuration.md": (4, 4)}
+PAGES = {"tutorial.md": (8, 8), "configuration.md": (4, 4), "weights.md": (10, 10)}
 
 
 @pytest.fixture
@@ -83,4 +85,7 @@ def test_page_runs_and_prints_what_it_shows(page: str, workdir: Path) -> None:
             assert list(groups) == [ENTRY_POINT_GROUP], where
         else:
             raise AssertionError(f"{where}: no rule to run a {block.language!r} block")
+    for title, code in files.items():
+        if title.endswith(".py"):
+            compile(code, f"{page}: {title}", "exec")
     assert (ran, checked) == PAGES[page]
