@@ -17,6 +17,7 @@ import bench_catalog
 import bench_cli
 import bench_collection
 import bench_validation
+import bench_weights
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "performance.md"
@@ -71,7 +72,8 @@ def main() -> None:
     args = parser.parse_args()
     _timing.setup_threads()
     machine = _timing.machine_line()
-    sections = [module.run(args.quick) for module in (bench_collection, bench_catalog, bench_validation, bench_cli)]
+    modules = (bench_collection, bench_weights, bench_catalog, bench_validation, bench_cli)
+    sections = [module.run(args.quick) for module in modules]
     page = HEADER.format(machine=machine, date=_timing.today(), threads=_timing.THREADS)
     page += "\n" + "\n".join(section.markdown() for section in sections)
     block = readme_block(sections, machine, _timing.today())
