@@ -36,6 +36,8 @@ LABELS = {
     "linear": "(b) `{type: linear, start: 0.0, end: 0.5, steps: 1000}`",
     "uncertainty": "(c) `{type: uncertainty}`",
 }
+#: How the README's summary names each weight.
+PHRASES = {"linear": "a linear schedule", "uncertainty": "a learned (`uncertainty`) weight"}
 TARGET = 1.05
 
 
@@ -129,7 +131,7 @@ def run(quick: bool) -> Section:
         if kind != "fixed":
             summary.append(
                 [
-                    f"3-term `LossCollection` step with a {kind} weight vs a fixed one (B={BATCH}, C={CLASSES})",
+                    f"3-term `LossCollection` step with {PHRASES[kind]} vs a fixed weight (B={BATCH}, C={CLASSES})",
                     f"{fmt_ratio(against_fixed)} (by hand: {hand_against_fixed:.3f}x; noise {noise:.3f}x)",
                     f"<= {TARGET:g}x",
                 ]
