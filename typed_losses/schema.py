@@ -1,15 +1,21 @@
 """A JSON Schema of loss configs, generated from the registry, for editors and ``check-jsonschema``.
 
 ``typed-losses schema`` writes it; the committed copy is ``schemas/losses.schema.json``. It uses draft-07
-keywords only (what the YAML language server understands in every version, and PyCharm):
+keywords only (what the YAML language server understands in every version, and PyCharm), plus the editor
+annotations ``errorMessage``, ``patternErrorMessage`` and ``enumDescriptions`` (validators ignore them):
 
 - a whole config document is accepted; every key named ``losses``, wherever it sits
   (``model_config.visual_bert.losses``), must hold a losses value; nothing else is constrained;
 - a losses value is a non-empty list of entries or a non-empty mapping ``{term_name: entry}``;
-- an entry is the name of a loss whose params all have defaults, or a mapping whose ``type`` ``const``
-  selects one ``oneOf`` branch per loss (editors narrow completion once ``type:`` is written), with the
-  optional ``weight`` (a number >= 0, or a weight kind's mapping: ``{type: linear, ...}``, one ``oneOf``
-  branch per registered kind), ``name`` and ``params``;
+- an entry is the name of a loss whose params all have defaults (the name of a loss that needs params gets
+  a message saying so), or a mapping whose ``type`` selects that loss's definition by ``if``/``then`` (editors
+  complete every name with its one-line description, then that loss's params), with the optional
+  ``weight`` (a number >= 0, or a weight kind's mapping ``{type: linear, ...}`` whose ``type`` selects the
+  kind the same way), ``name``, ``inputs`` and ``params``;
+- every choice is made by ``if``/``then``/``else`` on a value's type or on a ``type`` key, never by trying all
+  alternatives (``oneOf``): each mistake gets one message about itself, in the YAML language server and in
+  ``check-jsonschema``; values of plain types carry an ``errorMessage`` that the YAML language server shows
+  ("Incorrect type. Expected number (or a ${...} interpolation).");
 - params come from the attrs fields of each params class: types, defaults, ``Literal``/``Enum`` values,
   the declared constraints of :mod:`typed_losses.constraints` (bounds, choices, lengths, patterns; items of
   a list take the scalar ones), the int64 range of integers, ``required`` for fields without defaults,
@@ -174,8 +180,7 @@ class _Builder:
         branches = self.branches(tp, c, where)
         if any(b == {} for b in branches):
             return {}
-        branches.append(_ref(_INTERP))
-        return branches[0] if len(branches) == 1 else {"anyOf": branches}
+        return _or_interpolation(branches)
 
     def branches(self, tp: Any, c: Constraint, where: str) -> list[JSON]:
         """The branches of ``tp``; the scalar parts of ``c`` apply to scalars, its lengths to containers."""
@@ -283,6 +288,55 @@ class _Builder:
         return out
 
 
+#: How a message names a JSON type (the YAML a user writes).
+_TYPE_WORDS = {
+    "number": "number",
+    "integer": "integer",
+    "boolean": "boolean (true or false)",
+    "string": "string",
+    "array": "list",
+    "object": "mapping",
+    "null": "null",
+}
+
+
+def _type_message(types_: list[str]) -> str:
+    """One message for a value of the wrong type: "Expected number (or a ${...} interpolation)"."""
+    words = " or ".join(_TYPE_WORDS[t] for t in types_)
+    return f"Incorrect type. Expected {words} (or a ${{...}} interpolation)."
+
+
+def _or_interpolation(branches: list[JSON]) -> JSON:
+    """``branches`` or an interpolation, as one schema an editor reports precisely.
+
+    Where each branch is one plain JSON type (``{"type": "number", "minimum": 0}``, ``{"type": "null"}``),
+    the value's type is the list of those types plus ``string``; ``if``/``then``/``else`` applies the
+    interpolation pattern to a string and the branches' other keywords to the rest. A value of a wrong type then
+    gets one message naming what is expected ("Incorrect type. Expected number (or a ${...} interpolation)."),
+    where ``anyOf`` gives the YAML language server's merged ``Expected "number | string"``. Other branches
+    (choices, nested classes, strings) keep ``anyOf``.
+    """
+    types_ = [t for b in branches if isinstance(t := b.get("type"), str) and t != "string"]
+    simple = len(types_) == len(branches) and len(set(types_)) == len(types_)
+    rest: JSON = {}
+    for branch in branches:
+        for key, value in branch.items():
+            if key != "type" and rest.setdefault(key, value) != value:
+                simple = False
+    if not simple:
+        alternatives = [*branches, _ref(_INTERP)]
+        return alternatives[0] if len(alternatives) == 1 else {"anyOf": alternatives}
+    out: JSON = {
+        "type": [*types_, "string"],
+        "errorMessage": _type_message(types_),
+        "if": {"type": "string"},
+        "then": {"pattern": INTERPOLATION_PATTERN, "patternErrorMessage": _type_message(types_)},
+    }
+    if rest:
+        out["else"] = rest
+    return out
+
+
 def _is_json(value: Any) -> bool:
     try:
         json.dumps(value, allow_nan=False)
@@ -314,15 +368,26 @@ def _entry(spec: LossSpec, builder: _Builder) -> JSON:
         )
     if not _has_required(cls):
         params_forms.append(dict(_NULL))
-    params: JSON = params_forms[0] if len(params_forms) == 1 else {"anyOf": params_forms}
-    if "$ref" in params:
-        params = {"allOf": [params]}
-    params["description"] = f"params of `{spec.name}` ({cls.__name__})"
+    # Chosen by the value's type: a mapping is checked as the params class, nothing else is tried against it
+    # (one message per mistake, in editors and in check-jsonschema).
+    params: JSON = {"description": f"params of `{spec.name}` ({cls.__name__})"}
+    if len(params_forms) == 1:
+        params["allOf"] = params_forms
+    else:
+        others = params_forms[1:]
+        params["type"] = ["object", *(str(form["type"]) for form in others)]
+        words = ["a mapping of params", *("a list of entries" if f["type"] == "array" else "nothing" for f in others)]
+        params["errorMessage"] = f"Incorrect type. Expected {' or '.join(words)}."
+        params["if"] = {"type": "object"}
+        params["then"] = params_forms[0]
+        rest = {k: v for form in others for k, v in form.items() if k not in ("type", "description")}
+        if rest:
+            params["else"] = rest
     entry: JSON = {"type": "object", "title": spec.name}
     if spec.summary:
-        entry["description"] = spec.summary
+        entry["description"] = _summary(spec.summary)
     entry["properties"] = {
-        "type": {"const": spec.name, "description": "the registry name of the loss"},
+        "type": {"const": spec.name, "description": _loss_text(spec)},
         "params": params,
         "weight": _ref("weight"),
         "name": _ref("name"),
@@ -365,27 +430,107 @@ def _weight_kind(spec: WeightSpec, builder: _Builder) -> JSON:
     form["title"] = spec.name
     if spec.summary:
         form["description"] = spec.summary
-    form["properties"] = {"type": {"const": spec.name, "description": "the weight kind"}, **form["properties"]}
+    kind = {"const": spec.name, "description": _summary(spec.summary) or "the weight kind"}
+    form["properties"] = {"type": kind, **form["properties"]}
     form["required"] = ["type", *form.get("required", [])]
     return form
 
 
 def _weight(kinds: WeightKinds, builder: _Builder, definitions: dict[str, JSON]) -> JSON:
-    """A term's weight: a number >= 0, an interpolation, or the mapping of a registered weight kind."""
+    """A term's weight: a number >= 0, an interpolation, or the mapping of a registered weight kind.
+
+    Chosen by the value's type (``if``/``then``/``else``), and a mapping's kind by its ``type``, so that each
+    mistake gets one message: a wrong type names the three forms, an unknown kind lists the kinds, a field of
+    a kind is checked against that kind only.
+    """
     names = kinds.names()
     for spec in kinds:
         definitions[_weight_kind_def(spec.name)] = _weight_kind(spec, builder)
     kind_form: JSON = {
-        "type": "object",
         "required": ["type"],
-        "properties": {"type": {"anyOf": [{"enum": names}, _ref(_INTERP)], "description": "the weight kind"}},
-        "oneOf": [_ref(_weight_kind_def(name)) for name in names],
+        "properties": {
+            "type": {
+                "description": "the weight kind",
+                "anyOf": [
+                    *(
+                        {"const": spec.name, "title": spec.name, "description": _summary(spec.summary)}
+                        for spec in kinds
+                    ),
+                    _ref(_INTERP),
+                ],
+            }
+        },
+        "allOf": [_if_type({"const": name}, _weight_kind_def(name)) for name in names],
     }
+    number = {k: v for k, v in WEIGHT_JSON_SCHEMA.items() if k != "type"}
+    message = (
+        f"Incorrect type. Expected a number, a mapping with a weight `type` ({', '.join(names)}) "
+        "(or a ${...} interpolation)."
+    )
     return {
         "description": f"weight of the term in the total loss: {WEIGHT_TEXT}",
         "default": DEFAULT_WEIGHT,
-        "anyOf": [dict(WEIGHT_JSON_SCHEMA), _ref(_INTERP), kind_form],
+        "type": [str(WEIGHT_JSON_SCHEMA["type"]), "object", "string"],
+        "errorMessage": message,
+        "if": {"type": "string"},
+        "then": {"pattern": INTERPOLATION_PATTERN, "patternErrorMessage": message},
+        "else": {**number, "if": {"type": "object"}, "then": kind_form},
     }
+
+
+def _summary(text: str) -> str:
+    """A docstring's first line as editors show it (markdown: single backticks)."""
+    return text.replace("``", "`")
+
+
+def _loss_name(specs: list[LossSpec]) -> JSON:
+    """A bare loss name (``- logit_bce``): a loss whose params all have defaults, or an interpolation.
+
+    The name of a loss with required params gets its own message (it needs the mapping form with ``params``)
+    rather than the list of the names allowed here.
+    """
+    defaultable = [s for s in specs if not _has_required(s.params_class)]
+    needs = [s for s in specs if _has_required(s.params_class)]
+    out: JSON = {"description": "the registry name of a loss whose params all have defaults"}
+    if needs:
+        out["allOf"] = [
+            {
+                "if": {"const": spec.name},
+                "then": {
+                    "type": ["object"],  # a list: the YAML language server keeps errorMessage as the message
+                    "errorMessage": (
+                        f"`{spec.name}` needs params ({', '.join(_required(spec))}): write "
+                        f"`- type: {spec.name}` with `params:`"
+                    ),
+                },
+            }
+            for spec in needs
+        ]
+        out["if"] = {"enum": [spec.name for spec in needs]}
+    names: JSON = {
+        "enum": [spec.name for spec in defaultable],
+        "enumDescriptions": [_loss_text(spec) for spec in defaultable],
+    }
+    out["else" if needs else "anyOf"] = {"anyOf": [names, _ref(_INTERP)]} if needs else [names, _ref(_INTERP)]
+    return out
+
+
+def _required(spec: LossSpec) -> list[str]:
+    return [f.name for f in params_fields(spec.params_class) if f.default is attrs.NOTHING]
+
+
+def _if_type(condition: JSON, definition: str) -> JSON:
+    """``definition`` applies to an entry whose ``type`` matches ``condition``."""
+    return {"if": {"properties": {"type": condition}, "required": ["type"]}, "then": _ref(definition)}
+
+
+def _loss_text(spec: LossSpec) -> str:
+    """What completion and hover show for a loss name: its one-line description, and what it needs."""
+    required = _required(spec)
+    text = _summary(spec.summary) or f"the `{spec.name}` loss"
+    if required:
+        text += f" Needs params: {', '.join(required)}."
+    return text
 
 
 def _ordered(keys: list[str]) -> dict[str, JSON]:
@@ -399,7 +544,6 @@ def losses_schema(registry: Registry = REGISTRY, weight_kinds: WeightKinds = WEI
     weight = _weight(weight_kinds, builder, weight_kind_forms)
     specs = list(registry)
     entries = {spec.name: _entry(spec, builder) for spec in specs}
-    defaultable = [s.name for s in specs if not _has_required(s.params_class)]
     assert set(ENTRY_KEYS) == {"type", "params", "weight", "name", INPUTS_KEY}, "entry keys changed: update the schema"
     definitions: dict[str, JSON] = {
         "config": {
@@ -415,23 +559,36 @@ def losses_schema(registry: Registry = REGISTRY, weight_kinds: WeightKinds = WEI
         },
         "losses": {
             "description": "loss entries: a list, or a mapping of term names to entries",
-            "anyOf": [
-                {"type": "array", "minItems": 1, "items": _ref("entry")},
-                {"type": "object", "minProperties": 1, "additionalProperties": _ref("entry")},
-            ],
+            "type": ["array", "object"],
+            "errorMessage": "Incorrect type. Expected a list of loss entries or a mapping of term names to entries.",
+            "if": {"type": "array"},
+            "then": {"minItems": 1, "items": _ref("entry")},
+            "else": {"minProperties": 1, "additionalProperties": _ref("entry")},
         },
         "entry": {
             "description": "a loss name, or a mapping with `type` and optional `params`, `weight`, `name`",
-            "anyOf": [_ref("lossName"), _ref(_INTERP), _ref("entryObject")],
+            "if": {"type": "string"},
+            "then": _ref("lossName"),
+            "else": _ref("entryObject"),
         },
-        "lossName": {
-            "description": "the registry name of a loss whose params all have defaults",
-            "enum": defaultable,
-        },
+        "lossName": _loss_name(specs),
         "entryObject": {
             "type": "object",
             "required": ["type"],
-            "oneOf": [*(_ref(_entry_def(name)) for name in entries), _ref("entry.interpolated")],
+            "properties": {"type": _ref("lossType")},
+            # The branch is chosen by `type` (if/then), not by trying every loss (oneOf): a mistake gets one
+            # message about itself, not the best guess among all losses.
+            "allOf": [
+                *(_if_type({"const": name}, _entry_def(name)) for name in entries),
+                _if_type(_ref(_INTERP), "entry.interpolated"),
+            ],
+        },
+        "lossType": {
+            "description": "the registry name of the loss",
+            "anyOf": [
+                *({"const": spec.name, "title": spec.name, "description": _loss_text(spec)} for spec in specs),
+                _ref(_INTERP),
+            ],
         },
         "entry.interpolated": {
             "type": "object",

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import attrs
 import pytest
 import torch
+from helpers.schema_forms import branches
 
 import typed_losses
 from typed_losses import LossConfigError, check_losses, constraint, load_yaml_text, param
@@ -313,14 +314,14 @@ def test_list_shows_the_declared_constraints() -> None:
 def test_schema_keywords_come_from_the_declarations() -> None:
     definitions = losses_schema()["definitions"]
     ce = definitions["params.cross_entropy"]["properties"]
-    weight = ce["weight"]["anyOf"][0]
+    weight = branches(ce["weight"])[0]
     assert weight["minItems"] == 1
-    assert weight["items"]["anyOf"][0] == {"type": "number", "minimum": 0}
-    assert ce["label_smoothing"]["anyOf"][0] == {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
-    assert ce["ignore_index"]["anyOf"][0] == {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
-    assert ce["reduction"]["anyOf"][0] == {"enum": ["mean", "sum", "none"]}
+    assert branches(weight["items"])[0] == {"type": "number", "minimum": 0}
+    assert branches(ce["label_smoothing"])[0] == {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+    assert branches(ce["ignore_index"])[0] == {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+    assert branches(ce["reduction"])[0] == {"enum": ["mean", "sum", "none"]}
     ms = definitions["params.ms_loss"]["properties"]
-    assert ms["alpha"]["anyOf"][0] == {"type": "number", "exclusiveMinimum": 0}
+    assert branches(ms["alpha"])[0] == {"type": "number", "exclusiveMinimum": 0}
     assert definitions["params.multi"]["properties"]["losses"]["description"].endswith("[at least 1 item]")
 
 

@@ -120,3 +120,129 @@ def test_hover_on_a_param_shows_its_description(server: LspClient, workdir: Path
         if info.name in ("margin", "hard"):
             hover = document.hover(f"{info.name}")
             assert hover is not None and info.doc.replace("_", "\\_") in hover, hover
+
+
+# -- what the schema gives an editor: names, hover, one message per mistake ------------------------------------
+
+
+def plain(text: str) -> str:
+    """Hover markdown without its escapes (``cross\\_entropy`` -> ``cross_entropy``)."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def documentation(item: dict[str, Any]) -> str:
+    doc = item.get("documentation", "")
+    return str(doc["value"] if isinstance(doc, dict) else doc)
+
+
+def summary(text: str) -> str:
+    return text.replace("``", "`")
+
+
+def test_completion_after_type_offers_every_loss_with_its_description(server: LspClient, workdir: Path) -> None:
+    document = Document(server, workdir, "losses:\n  - type: \n")
+    items = {item["label"]: documentation(item) for item in document.completion("type: ")}
+    assert sorted(items) == REGISTRY.names()
+    for spec in REGISTRY:
+        assert items[spec.name].startswith(summary(spec.summary)), (spec.name, items[spec.name])
+
+
+def test_hover_on_a_loss_name_shows_its_description(server: LspClient, workdir: Path) -> None:
+    names = REGISTRY.names()
+    document = Document(server, workdir, "losses:\n" + "".join(f"  - type: {name}\n" for name in names))
+    for i, name in enumerate(names):
+        hover = server.hover(document.uri, 2 + i, len("  - type: ") + 1)
+        assert hover is not None, name
+        assert plain(hover).startswith(f"#### {name}\n\n{summary(REGISTRY[name].summary)}"), hover
+
+
+def test_hover_on_a_param_shows_its_description_whatever_its_value(server: LspClient, workdir: Path) -> None:
+    docs = {info.name: info for info in params_info(REGISTRY["in_batch_hinge"].params_class)}
+    document = Document(
+        server, workdir, "losses:\n  - type: in_batch_hinge\n    params:\n      margin: ${m}\n      hard: true\n"
+    )
+    for name in ("margin", "hard"):
+        hover = document.hover(name)
+        constraint = f" [{docs[name].constraint}]" if docs[name].constraint else ""
+        assert hover is not None and f"#### InBatchHingeParams\n\n{docs[name].doc}{constraint}\n" in plain(hover), hover
+
+
+#: A config with one mistake on each line marked `#! message`: the message yaml-language-server must give there.
+BROKEN = """\
+smoothing: 0.1
+losses:
+  - type: cross_entropy
+    params:
+      ignore_index: 1.5  #! Incorrect type. Expected integer (or a ${...} interpolation).
+      label_smoothing: ${smoothing}
+  - bce_kl  #! `bce_kl` needs params (weight_softmax): write `- type: bce_kl` with `params:`
+  - type: mse
+    wieght: 2  #! Property wieght is not allowed.
+  - type: multi
+    params:
+      - type: logit_bce
+      - type: crossentropy  #! UNKNOWN_LOSS
+  - type: in_batch_hinge
+    params:
+      margn: 0.2  #! Property margn is not allowed.
+  - type: logit_bce
+    name: w1
+    weight: high  #! Incorrect type. Expected a number, a mapping with a weight `type` (WEIGHT_KINDS) (or a ${...} interpolation).
+  - type: logit_bce
+    name: w2
+    weight: {type: linar, start: 0.0, end: 1.0, steps: 10}  #! UNKNOWN_KIND
+  - type: logit_bce
+    name: w3
+    weight: {type: linear, start: a, end: 1.0, steps: 10}  #! Incorrect type. Expected number (or a ${...} interpolation).
+  - type: logit_bce
+    name: w4
+    inputs:
+      scorez: aux_scores  #! Property scorez is not allowed.
+"""
+
+
+def expected_messages() -> dict[int, list[str]]:
+    from typed_losses.weighting import WEIGHT_KINDS
+
+    names = " | ".join(f'"{name}"' for name in REGISTRY.names())
+    kinds = WEIGHT_KINDS.names()
+    replace = {
+        "UNKNOWN_LOSS": f"Value must be {names}.",
+        "UNKNOWN_KIND": "Value must be " + " | ".join(f'"{kind}"' for kind in kinds) + ".",
+        "WEIGHT_KINDS": ", ".join(kinds),
+    }
+    out: dict[int, list[str]] = {}
+    for number, line in enumerate(BROKEN.splitlines(), start=2):  # line 1 is the modeline
+        if "#! " in line:
+            message = line.split("#! ", 1)[1]
+            for key, value in replace.items():
+                message = message.replace(key, value)
+            out[number] = [message]
+    return out
+
+
+def test_one_precise_message_per_mistake(server: LspClient, workdir: Path) -> None:
+    """Each mistake: one diagnostic, on its line, saying what is wrong there; the Python checker agrees on the lines."""
+    document = Document(server, workdir, BROKEN)
+    found: dict[int, list[str]] = {}
+    for diagnostic in document.diagnostics():
+        found.setdefault(diagnostic["range"]["start"]["line"] + 1, []).append(diagnostic["message"])
+    assert found == expected_messages()
+    assert python_error_lines(document.path) == set(found)
+
+
+def test_weight_kind_completion_offers_every_kind_with_its_description(server: LspClient, workdir: Path) -> None:
+    from typed_losses.weighting import WEIGHT_KINDS
+
+    document = Document(server, workdir, "losses:\n  - type: mse\n    weight:\n      type: \n")
+    items = {item["label"]: documentation(item) for item in document.completion("      type: ")}
+    assert sorted(items) == sorted(WEIGHT_KINDS.names())
+    for spec in WEIGHT_KINDS:
+        assert items[spec.name] == summary(spec.summary), items
+
+
+def test_inputs_completion_offers_the_loss_s_declared_inputs(server: LspClient, workdir: Path) -> None:
+    document = Document(server, workdir, "losses:\n  - type: cross_entropy\n    inputs:\n      \n")
+    line, _ = document.at("inputs:")
+    items = server.completion(document.uri, line + 1, 6)
+    assert {item["label"] for item in items} == {i.key for i in REGISTRY["cross_entropy"].loss_class.inputs}

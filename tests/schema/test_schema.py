@@ -15,6 +15,7 @@ import attrs
 import jsonschema
 import pytest
 import yaml
+from helpers.schema_forms import INTERP_REF, branches
 
 from typed_losses import (
     REGISTRY,
@@ -42,7 +43,9 @@ DRAFT7_KEYWORDS = {
     "$schema", "$id", "$ref", "title", "description", "default", "definitions", "type", "enum", "const",
     "properties", "additionalProperties", "required", "items", "minItems", "maxItems", "minProperties",
     "maxProperties", "minLength", "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "anyOf", "oneOf", "allOf", "not",
+    "exclusiveMaximum", "anyOf", "oneOf", "allOf", "not", "if", "then", "else",
+    # read by the YAML language server (and VS Code's JSON service), ignored by validators
+    "errorMessage", "patternErrorMessage", "enumDescriptions",
 }  # fmt: skip
 
 
@@ -103,12 +106,19 @@ def test_committed_file_is_the_generated_text(schema: dict[str, Any]) -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == text, "run `python -m typed_losses.generate`"
 
 
-def test_one_branch_per_loss_with_a_const_type(schema: dict[str, Any]) -> None:
+def test_one_branch_per_loss_chosen_by_its_type(schema: dict[str, Any]) -> None:
     defs = schema["definitions"]
-    branches = [b["$ref"].split("/")[-1] for b in defs["entryObject"]["oneOf"]]
+    chosen = {
+        branch["then"]["$ref"].split("/")[-1]: branch["if"]["properties"]["type"]
+        for branch in defs["entryObject"]["allOf"]
+    }
     names = catalog_registry().names()
     assert names == sorted(s.name for s in REGISTRY if s.loss_class.__module__.startswith("typed_losses.losses."))
-    assert branches == [f"entry.{name}" for name in names] + ["entry.interpolated"]
+    assert chosen == {**{f"entry.{name}": {"const": name} for name in names}, "entry.interpolated": INTERP_REF}
+    assert all(branch["if"]["required"] == ["type"] for branch in defs["entryObject"]["allOf"])
+    # completion and hover read the names, each with its description, from lossType
+    consts = [b["const"] for b in defs["lossType"]["anyOf"] if "const" in b]
+    assert consts == names and defs["lossType"]["anyOf"][-1] == INTERP_REF
     for name in names:
         entry = defs[f"entry.{name}"]
         assert entry["properties"]["type"]["const"] == name
@@ -118,9 +128,14 @@ def test_one_branch_per_loss_with_a_const_type(schema: dict[str, Any]) -> None:
 
 
 def test_bare_names_are_the_losses_without_required_params(schema: dict[str, Any]) -> None:
-    names = schema["definitions"]["lossName"]["enum"]
+    name = schema["definitions"]["lossName"]
+    names = name["else"]["anyOf"][0]["enum"]
     assert "logit_bce" in names and "cross_entropy" in names
     assert "bce_kl" not in names and "multi" not in names
+    # a loss that needs params gets its own message
+    assert name["if"] == {"enum": [n for n in catalog_registry().names() if n not in names]}
+    needs = {b["if"]["const"]: b["then"]["errorMessage"] for b in name["allOf"]}
+    assert needs["bce_kl"] == "`bce_kl` needs params (weight_softmax): write `- type: bce_kl` with `params:`"
     assert schema["definitions"]["entry.bce_kl"]["required"] == ["type", "params"]
 
 
@@ -130,8 +145,14 @@ def test_params_carry_types_defaults_bounds_and_docs(schema: dict[str, Any]) -> 
     assert hinge["additionalProperties"] is False
     margin = hinge["properties"]["margin"]
     assert margin["default"] == 0.0
-    assert margin["anyOf"][0] == {"type": "number", "minimum": 0.0}
-    assert margin["anyOf"][1] == {"$ref": "#/definitions/interpolation"}
+    message = "Incorrect type. Expected number (or a ${...} interpolation)."
+    assert {k: v for k, v in margin.items() if k not in ("default", "description")} == {
+        "type": ["number", "string"],
+        "errorMessage": message,
+        "if": {"type": "string"},
+        "then": {"pattern": INTERPOLATION_PATTERN, "patternErrorMessage": message},
+        "else": {"minimum": 0.0},
+    }
     assert margin["description"].startswith("hinge margin")
     reduction = defs["params.cross_entropy"]["properties"]["reduction"]
     assert reduction["anyOf"][0] == {"enum": ["mean", "sum", "none"]}
@@ -271,11 +292,11 @@ def test_cli_schema_with_a_plugin(clean_registry: None, tmp_path: Path, monkeypa
     out = io.StringIO()
     assert main(["--plugin", "my_schema_plugin", "schema"], out=out) == 0
     data = json.loads(out.getvalue())
-    assert data["definitions"]["params.my_focal"]["properties"]["gamma"]["anyOf"][0] == {
+    assert branches(data["definitions"]["params.my_focal"]["properties"]["gamma"])[0] == {
         "type": "number",
         "minimum": 0,
     }
-    assert "my_focal" in data["definitions"]["lossName"]["enum"]
+    assert "my_focal" in data["definitions"]["lossName"]["else"]["anyOf"][0]["enum"]
 
 
 class Mode(enum.Enum):
@@ -334,18 +355,18 @@ def test_field_kinds(clean_registry: None) -> None:
     ]
     assert props["label"]["description"] == "at most 8 characters, matches '[a-z]+'"
     probs = props["probs"]
-    assert probs["anyOf"][0]["minItems"] == 1
-    assert probs["anyOf"][0]["items"]["anyOf"][0] == {"type": "number", "minimum": 0, "maximum": 1}
+    assert branches(probs)[0]["minItems"] == 1
+    assert branches(branches(probs)[0]["items"])[0] == {"type": "number", "minimum": 0, "maximum": 1}
     assert probs["description"] == "at least 1 item, each >= 0, each <= 1"
     int64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
-    assert props["table"]["anyOf"][0]["additionalProperties"]["anyOf"][0] == int64
+    assert branches(branches(props["table"])[0]["additionalProperties"])[0] == int64
     ref = props["inner"]["anyOf"][0]["$ref"]
     nested = schema["definitions"][ref.split("/")[-1]]
-    assert nested["properties"]["scale"]["anyOf"][0] == {"type": "number", "exclusiveMinimum": 0}
+    assert branches(nested["properties"]["scale"])[0] == {"type": "number", "exclusiveMinimum": 0}
     assert props["level"]["anyOf"][0] == {"enum": [1, 2, 3]}
     assert props["level"]["description"] == "one of 1, 2, 3"
-    assert props["even"]["anyOf"][0] == int64
-    assert props["count"]["anyOf"][0] == {"type": "integer", "minimum": 0}
+    assert branches(props["even"])[0] == int64
+    assert branches(props["count"])[0] == {"type": "integer", "minimum": 0}
     assert props["count"]["description"] == ">= 0, any size"
     assert props["scale"]["description"] == "inf and nan allowed"
     assert schema["definitions"]["params.rich_test_loss"]["required"] == ["count"]
