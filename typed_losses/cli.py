@@ -138,8 +138,22 @@ def _schema(args: argparse.Namespace, out: TextIO) -> int:
 
     text = schema_text()
     if args.output in (None, "-"):
+        if args.check:
+            _say("typed-losses: error: schema --check needs -o FILE (the file to compare)", sys.stderr)
+            return 2
         out.write(text)
         return 0
+    try:
+        with open(args.output, encoding="utf-8") as f:
+            current: str | None = f.read()
+    except (OSError, UnicodeDecodeError):
+        current = None
+    if current == text:  # left untouched: pre-commit and make see no change
+        _say(f"{args.output} is up to date", out)
+        return 0
+    if args.check:
+        _say(f"{args.output} is out of date: rerun this command without --check to rewrite it", out)
+        return 1
     try:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(text)
@@ -253,6 +267,9 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="write the JSON Schema of loss configs (for editors and check-jsonschema)")
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
+    schema.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when FILE is not what would be written (CI)"
+    )
     schema.set_defaults(run=_schema)
 
     demo = sub.add_parser("demo", help="validate a config and train a small model with it")

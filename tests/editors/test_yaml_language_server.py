@@ -16,13 +16,17 @@ from typing import Any
 import pytest
 from helpers.cli import console_script
 from helpers.lsp import LspClient
-from helpers.markdown import ROOT
+from helpers.markdown import ROOT, code_blocks
 from helpers.node_tools import node, yaml_language_server
 
 from typed_losses import cli
+from typed_losses.generate import catalog_registry
 from typed_losses.introspect import params_info
-from typed_losses.registry import REGISTRY
+from typed_losses.weighting import WEIGHT_KINDS, WeightSpec
 
+#: What the schema `typed-losses schema` writes in a fresh process knows: the catalog (this process may hold
+#: losses other tests registered).
+REGISTRY = catalog_registry()
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 INVALID = sorted((ROOT / "tests" / "schema" / "invalid").glob("*.yaml"))
 MODELINE = re.compile(r"\A# yaml-language-server: \$schema=\S+\n")
@@ -201,11 +205,13 @@ losses:
 """
 
 
-def expected_messages() -> dict[int, list[str]]:
-    from typed_losses.weighting import WEIGHT_KINDS
+def catalog_weight_kinds() -> list[WeightSpec]:
+    return [spec for spec in WEIGHT_KINDS if spec.params_class.__module__.startswith("typed_losses.")]
 
+
+def expected_messages() -> dict[int, list[str]]:
     names = " | ".join(f'"{name}"' for name in REGISTRY.names())
-    kinds = WEIGHT_KINDS.names()
+    kinds = sorted(spec.name for spec in catalog_weight_kinds())
     replace = {
         "UNKNOWN_LOSS": f"Value must be {names}.",
         "UNKNOWN_KIND": "Value must be " + " | ".join(f'"{kind}"' for kind in kinds) + ".",
@@ -232,12 +238,11 @@ def test_one_precise_message_per_mistake(server: LspClient, workdir: Path) -> No
 
 
 def test_weight_kind_completion_offers_every_kind_with_its_description(server: LspClient, workdir: Path) -> None:
-    from typed_losses.weighting import WEIGHT_KINDS
-
+    kinds = catalog_weight_kinds()
     document = Document(server, workdir, "losses:\n  - type: mse\n    weight:\n      type: \n")
     items = {item["label"]: documentation(item) for item in document.completion("      type: ")}
-    assert sorted(items) == sorted(WEIGHT_KINDS.names())
-    for spec in WEIGHT_KINDS:
+    assert sorted(items) == sorted(spec.name for spec in kinds)
+    for spec in kinds:
         assert items[spec.name] == summary(spec.summary), items
 
 
@@ -246,3 +251,27 @@ def test_inputs_completion_offers_the_loss_s_declared_inputs(server: LspClient, 
     line, _ = document.at("inputs:")
     items = server.completion(document.uri, line + 1, 6)
     assert {item["label"] for item in items} == {i.key for i in REGISTRY["cross_entropy"].loss_class.inputs}
+
+
+# -- docs/editors.md shows what the server answers ----------------------------------------------------------
+
+
+def docs_block(title: str) -> str:
+    (block,) = [b for b in code_blocks(ROOT / "docs" / "editors.md") if b.title == title]
+    return block.code
+
+
+def test_docs_show_the_completion_list_as_measured(server: LspClient, workdir: Path) -> None:
+    document = Document(server, workdir, "losses:\n  - type: \n")
+    measured = "".join(f"{item['label']}: {documentation(item)}\n" for item in document.completion("type: "))
+    assert docs_block("completion after type:") == measured
+
+
+def test_docs_show_the_problems_as_measured(server: LspClient, workdir: Path) -> None:
+    document = Document(server, workdir, docs_block("broken.yaml"))
+    measured = "".join(
+        f"{d['range']['start']['line'] + 1}:{d['range']['start']['character'] + 1}: {d['message']}\n"
+        for d in sorted(document.diagnostics(), key=lambda d: (d["range"]["start"]["line"], d["message"]))
+    )
+    assert docs_block("problems") == measured
+    assert python_error_lines(document.path) == {int(line.split(":")[0]) for line in measured.splitlines()}
