@@ -6,6 +6,7 @@ import io
 import json
 import re
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +63,16 @@ def test_without_the_flag_a_file_without_losses_fails(tmp_path: Path) -> None:
     assert "no `losses` key anywhere" in out.getvalue()
 
 
-def test_schema_hook_regenerates_the_user_s_schema_with_their_plugins(tmp_path: Path, clean_registry: None) -> None:
+def test_schema_hook_regenerates_the_user_s_schema_with_their_plugins(
+    tmp_path: Path, clean_registry: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The schema hook as a user configures it (docs/editors.md): their plugin module, their output file."""
+    monkeypatch.setitem(sys.modules, "schema_hook_losses", None)  # removed again after the test
+    del sys.modules["schema_hook_losses"]
     schema = hook("typed-losses-schema")
     assert schema["pass_filenames"] is False and schema["language"] == "python"
     assert re.search(schema["files"], "my_project/losses.py") and not re.search(schema["files"], "a.yaml")
-    plugin = tmp_path / "my_losses.py"
+    plugin = tmp_path / "schema_hook_losses.py"
     plugin.write_text(PLUGIN_SOURCE)
     target = tmp_path / "schemas" / "losses.schema.json"
     target.parent.mkdir()
