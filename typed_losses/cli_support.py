@@ -1,4 +1,4 @@
-"""Finding the ``losses`` values of a config document, and showing text safely on a terminal (shared by the
+"""Finding the `losses` values of a config document, and showing text safely on a terminal (shared by the
 CLI commands and the demo)."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def printable(text: str) -> str:
-    """``text`` with every control or invisible character written as a visible escape (``\\x1b``,
-    ``\\n``, ``\\u202e``), so that names from a config reach a terminal literally and as one line."""
+    """`text` with every control or invisible character written as a visible escape (`\\x1b`,
+    `\\n`, `\\u202e`), so that names from a config reach a terminal literally and as one line."""
     if text.isascii() and text.isprintable():  # the common case, at C speed
         return text
     out = []
@@ -38,22 +38,22 @@ def printable(text: str) -> str:
 
 
 def count(number: int, noun: str, plural: str | None = None) -> str:
-    """``1 loss term``, ``2 loss terms``: a count with its noun in the right number."""
+    """`1 loss term`, `2 loss terms`: a count with its noun in the right number."""
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def find_losses(node: Node, key: str = LOSSES_KEY) -> list[Node]:
-    """Every value of a key named ``key`` anywhere in the document, in document order, unresolved."""
+    """Every value of a key named `key` anywhere in the document, in document order, unresolved."""
     return [found for _, found in find_key(node, key)]
 
 
 def select(root: Container, dotted: str) -> Node | None:
-    """The node at ``dotted`` (``model_config.vqa.losses``; list indices as numbers), unresolved."""
+    """The node at `dotted` (`model_config.vqa.losses`; list indices as numbers), unresolved."""
     return node_at(root, dotted.split("."))
 
 
 def losses_node(root: Container, file: str | None) -> Node:
-    """The single ``losses`` value of a document; a LossConfigError when there is none or several."""
+    """The single `losses` value of a document; a LossConfigError when there is none or several."""
     nodes = find_losses(root)
     if len(nodes) != 1:
         found = "none" if not nodes else f"{len(nodes)}"

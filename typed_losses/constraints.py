@@ -1,33 +1,35 @@
 """Constraints on params, declared once: the attrs validator, the config check, the JSON Schema and the docs.
 
-A params field declares its constraint with :func:`param` (a field with a default) or
-``attrs.field(**constraint(...))`` (any field: required ones, converters, factories)::
+A params field declares its constraint with [`param()`][typed_losses.param] (a field with a default) or
+`attrs.field(**constraint(...))` (any field: required ones, converters, factories):
 
-    @attrs.frozen(kw_only=True)
-    class FocalParams:
-        gamma: float = param(2.0, ge=0, doc="focusing strength")
-        alpha: float = param(0.25, ge=0, le=1, doc="weight of the positive class")
-        weights: tuple[float, ...] = attrs.field(converter=tuple, **constraint(ge=0, min_len=1, doc="..."))
+```python
+@attrs.frozen(kw_only=True)
+class FocalParams:
+    gamma: float = param(2.0, ge=0, doc="focusing strength")
+    alpha: float = param(0.25, ge=0, le=1, doc="weight of the positive class")
+    weights: tuple[float, ...] = attrs.field(converter=tuple, **constraint(ge=0, min_len=1, doc="..."))
+```
 
-Both keep the declaration (a frozen :class:`Constraint`) in the field's metadata and install a validator
-derived from it, so Python construction, the config checker (:func:`problems`), the JSON Schema and
-``typed-losses list`` / ``docs/losses.md`` (:meth:`FieldRule.text`) read the same data.
+Both keep the declaration (a frozen `Constraint`) in the field's metadata and install a validator
+derived from it, so Python construction, the config checker (`problems()`), the JSON Schema and
+`typed-losses list` / `docs/losses.md` (`FieldRule.text()`) read the same data.
 
 Some rules come from the field's type and need no declaration; they apply to every params class, plain
-attrs ones included (through :func:`problems`, which the config checker calls for any params class):
+attrs ones included (through `problems()`, which the config checker calls for any params class):
 
-- a ``Literal[...]`` or ``Enum`` field takes one of its values (enforced at Python construction for
+- a `Literal[...]` or `Enum` field takes one of its values (enforced at Python construction for
   declared fields);
-- a ``float`` value (also an item of a list, a value of a mapping) is finite, unless ``finite=False``;
-- an ``int`` value fits in int64 (what torch takes), unless ``int64=False``.
+- a `float` value (also an item of a list, a value of a mapping) is finite, unless `finite=False`;
+- an `int` value fits in int64 (what torch takes), unless `int64=False`.
 
-Bounds, choices and patterns of a list or mapping field apply to each item; ``min_len``/``max_len`` to the
-container (or to a string). A rule a schema cannot express is a ``check`` function returning a message (or
-``None``) with its ``check_text``. Type checkers see :func:`param` as the default it is given and
-``attrs.field(**constraint(...))`` as an ordinary attrs field, so both keep checking types, names,
+Bounds, choices and patterns of a list or mapping field apply to each item; `min_len`/`max_len` to the
+container (or to a string). A rule a schema cannot express is a `check` function returning a message (or
+`None`) with its `check_text`. Type checkers see [`param()`][typed_losses.param] as the default it is given and
+`attrs.field(**constraint(...))` as an ordinary attrs field, so both keep checking types, names,
 required params and frozenness.
 
-Example:
+Examples:
     >>> import attrs
     >>> @attrs.frozen(kw_only=True)
     ... class P:
@@ -86,7 +88,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: The range of an ``int`` param unless its field says ``int64=False`` (torch's index type).
+#: The range of an `int` param unless its field says `int64=False` (torch's index type).
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
@@ -102,7 +104,7 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 
 
 def _num(value: float) -> str:
-    """``0`` for ``0.0``, ``1e-16``, ``0.25``: a bound as people write it."""
+    """`0` for `0.0`, `1e-16`, `0.25`: a bound as people write it."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return str(int(value))
     return repr(value)
@@ -110,7 +112,7 @@ def _num(value: float) -> str:
 
 @attrs.frozen
 class Bound:
-    """One numeric bound: ``op`` is ``>=``, ``>``, ``<=`` or ``<``."""
+    """One numeric bound: `op` is `>=`, `>`, `<=` or `<`."""
 
     op: str
     value: float
@@ -130,20 +132,23 @@ class Constraint:
     gt: float | None = None
     le: float | None = None
     lt: float | None = None
-    #: Floats must be finite (no ``inf``/``nan``).
+    #: Floats must be finite (no `inf`/`nan`).
     finite: bool = True
     #: Ints must fit in int64.
     int64: bool = True
-    #: The allowed values (a ``Literal``/``Enum`` type gives its own; declare them for other types).
+    #: The allowed values (a `Literal`/`Enum` type gives its own; declare them for other types).
     choices: tuple[Any, ...] | None = None
     min_len: int | None = None
     max_len: int | None = None
     #: A regular expression that a string must match in full.
     pattern: str | None = None
-    #: A rule a schema cannot express: returns what is wrong with one value, or ``None``.
+    #: A rule a schema cannot express: returns what is wrong with one value, or `None`.
     check: Callable[[Any], str | None] | None = attrs.field(default=None, eq=False)
-    #: What ``check`` requires, for people (docs, ``list``).
+    #: What `check` requires, for people (docs, `list`).
     check_text: str = ""
+    #: A value to show in an example config (the loss reference's example entry): needed by required fields,
+    #: written as in a config (plain data); not a rule, and checked like any config value where it is used.
+    example: Any = attrs.field(default=None, eq=False)
 
     def bounds(self) -> tuple[Bound, ...]:
         pairs = ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt))
@@ -155,7 +160,7 @@ NO_CONSTRAINT = Constraint()
 
 
 class Problem(NamedTuple):
-    """What is wrong with the value of one field: the message and a hint (or ``None``)."""
+    """What is wrong with the value of one field: the message and a hint (or `None`)."""
 
     field: str
     message: str
@@ -163,14 +168,14 @@ class Problem(NamedTuple):
 
 
 class FieldSpec(TypedDict):
-    """The keyword arguments :func:`constraint` gives ``attrs.field``."""
+    """The keyword arguments [`constraint()`][typed_losses.constraint] gives `attrs.field`."""
 
     validator: Callable[[Any, attrs.Attribute[Any], Any], None]
     metadata: dict[str, object]
 
 
 def choices_of_type(tp: Any) -> tuple[Any, ...] | None:
-    """The values a ``Literal`` or ``Enum`` type (or an optional one) allows, else ``None``."""
+    """The values a `Literal` or `Enum` type (or an optional one) allows, else `None`."""
     inner = optional_inner(tp)
     if inner is not None:
         tp = inner
@@ -187,18 +192,18 @@ def _allowed(choices: tuple[Any, ...]) -> str:
 
 
 def allowed_hint(tp: Any) -> str | None:
-    """``allowed: 'mean', 'sum'`` for a ``Literal``/``Enum`` type (enum members by name), else ``None``."""
+    """`allowed: 'mean', 'sum'` for a `Literal`/`Enum` type (enum members by name), else `None`."""
     choices = choices_of_type(tp)
     return None if choices is None else _allowed(choices)
 
 
-#: The Python types a value of a scalar field may have (an ``int`` is a ``float``; a ``bool`` is only a ``bool``).
+#: The Python types a value of a scalar field may have (an `int` is a `float`; a `bool` is only a `bool`).
 _SCALAR_TYPES: dict[Any, tuple[type, ...]] = {float: (int, float), int: (int,), bool: (bool,), str: (str,)}
 
 
 def choice_problem(value: object, choices: tuple[Any, ...]) -> str | None:
-    """The message when ``value`` is not one of ``choices`` (equal and of the same type: ``1`` is not
-    ``True``), else ``None``; the choice rule of declared choices, ``Literal`` and enum fields."""
+    """The message when `value` is not one of `choices` (equal and of the same type: `1` is not
+    `True`), else `None`; the choice rule of declared choices, `Literal` and enum fields."""
     if any(value is c or (type(value) is type(c) and value == c) for c in choices):
         return None
     return f"{describe_value(value)} is not an allowed value"
@@ -206,7 +211,7 @@ def choice_problem(value: object, choices: tuple[Any, ...]) -> str | None:
 
 @attrs.frozen
 class FieldRule:
-    """The constraint of one field together with what its type implies: what :func:`problems` checks."""
+    """The constraint of one field together with what its type implies: what `problems()` checks."""
 
     name: str
     constraint: Constraint
@@ -214,7 +219,7 @@ class FieldRule:
     declared: bool
     #: The type of the values the scalar rules apply to (the item type of a list, ...).
     scalar: Any
-    #: ``""`` (a single value), ``"sequence"`` or ``"mapping"``.
+    #: `""` (a single value), `"sequence"` or `"mapping"`.
     container: str
     choices: tuple[Any, ...] | None
     #: The choices come from the declaration, not from the type.
@@ -245,7 +250,7 @@ class FieldRule:
     # -- checking ------------------------------------------------------------------------------------------
 
     def problem(self, value: object) -> tuple[str, str | None] | None:
-        """What is wrong with ``value`` (already of the field's type), with a hint; ``None`` when it is fine."""
+        """What is wrong with `value` (already of the field's type), with a hint; `None` when it is fine."""
         if value is None:
             return None
         c = self.constraint
@@ -315,7 +320,7 @@ class FieldRule:
     # -- describing ----------------------------------------------------------------------------------------
 
     def number_text(self) -> str:
-        """``a finite number >= 0``, ``a number > 0 and <= 1``, ``an integer >= 1``."""
+        """`a finite number >= 0`, `a number > 0 and <= 1`, `an integer >= 1`."""
         c = self.constraint
         bounds = self.bounds
         if self.scalar is int:
@@ -327,7 +332,7 @@ class FieldRule:
         return " ".join([kind, " and ".join(str(b) for b in bounds)]).strip()
 
     def text(self) -> str:
-        """The declared constraint for people (``typed-losses list``, ``docs/losses.md``): ``>= 0, < 1``.
+        """The declared constraint for people (`typed-losses list`, `docs/losses.md`): `>= 0, < 1`.
 
         Choices that the type already names, finiteness and the int64 range (the rules of every param)
         are left out; a declaration that lifts them says so.
@@ -367,13 +372,13 @@ def _count(n: int, unit: str) -> str:
 
 @functools.cache
 def rules_of(cls: type) -> dict[str, FieldRule]:
-    """The rule of every init field of ``cls`` (declared or derived), by field name."""
+    """The rule of every init field of `cls` (declared or derived), by field name."""
     return {field.name: FieldRule.of(field) for field in params_fields(cls)}
 
 
 def describe_validator(validator: object) -> str:
     """What a validator that is not a declaration (a plain attrs validator) requires, as far as it says:
-    its ``constraint`` attribute, the first line of its own docstring, or its name."""
+    its `constraint` attribute, the first line of its own docstring, or its name."""
     text: object = getattr(validator, "constraint", None)
     if text:
         return str(text)
@@ -384,7 +389,7 @@ def describe_validator(validator: object) -> str:
 
 
 def problems(cls: type, values: Mapping[str, object]) -> list[Problem]:
-    """What is wrong with ``values`` (field name -> value, already of the field types) for ``cls``.
+    """What is wrong with `values` (field name -> value, already of the field types) for `cls`.
 
     Checks each given field's constraint, declared or derived from its type; fields not given are not
     checked (their defaults are the class author's). attrs validators of plain classes are not run here.
@@ -400,7 +405,7 @@ def problems(cls: type, values: Mapping[str, object]) -> list[Problem]:
 
 
 class ConstraintValidator:
-    """The attrs validator of a declared field: raises ``ValueError`` with the rule's message."""
+    """The attrs validator of a declared field: raises `ValueError` with the rule's message."""
 
     __slots__ = ("constraint",)
 
@@ -422,8 +427,8 @@ class ConstraintValidator:
 
 
 class ConstraintKeywords(TypedDict, total=False):
-    """The keywords of :func:`constraint` and :func:`param`: the fields of :class:`Constraint` (mypy checks
-    them against it where ``constraint`` builds one), written once for both functions."""
+    """The keywords of [`constraint()`][typed_losses.constraint] and [`param()`][typed_losses.param]: the fields of `Constraint` (mypy checks
+    them against it where `constraint` builds one), written once for both functions."""
 
     ge: float | None
     gt: float | None
@@ -437,13 +442,14 @@ class ConstraintKeywords(TypedDict, total=False):
     pattern: str | None
     check: Callable[[Any], str | None] | None
     check_text: str
+    example: Any
 
 
 def constraint(*, doc: str = "", **keywords: Unpack[ConstraintKeywords]) -> FieldSpec:
-    """``attrs.field`` keyword arguments declaring a constraint: ``attrs.field(**constraint(ge=0, doc="..."))``.
+    """`attrs.field` keyword arguments declaring a constraint: `attrs.field(**constraint(ge=0, doc="..."))`.
 
-    The keywords are the fields of :class:`Constraint`. Use it for required fields, fields with a converter or
-    a factory; :func:`param` is the short form for a field with a default. ``doc`` is the field's one-line
+    The keywords are the fields of `Constraint`. Use it for required fields, fields with a converter or
+    a factory; [`param()`][typed_losses.param] is the short form for a field with a default. `doc` is the field's one-line
     description.
     """
     if keywords.get("check") is not None and not keywords.get("check_text"):
@@ -456,10 +462,10 @@ def constraint(*, doc: str = "", **keywords: Unpack[ConstraintKeywords]) -> Fiel
 
 
 def param(default: T, *, doc: str = "", **keywords: Unpack[ConstraintKeywords]) -> T:
-    """A params field with a default and a declared constraint: ``gamma: float = param(2.0, ge=0, doc="...")``.
+    """A params field with a default and a declared constraint: `gamma: float = param(2.0, ge=0, doc="...")`.
 
-    The keywords are those of :func:`constraint`. Type checkers see the field's default, so a wrong default
-    type is reported; a required field is ``attrs.field(**constraint(...))`` (so that checkers know it is).
+    The keywords are those of [`constraint()`][typed_losses.constraint]. Type checkers see the field's default, so a wrong default
+    type is reported; a required field is `attrs.field(**constraint(...))` (so that checkers know it is).
     """
     field: T = attrs.field(default=default, **constraint(doc=doc, **keywords))
     return field

@@ -1,11 +1,13 @@
 """Checking that every process of a distributed job built the same losses.
 
-Each rank builds its :class:`~typed_losses.LossCollection` from its own config; a rank-dependent override
+Each rank builds its [`LossCollection`][typed_losses.LossCollection] from its own config; a rank-dependent override
 (an environment variable, a stale file on one node) would silently train different ranks on different
-objectives, since DDP broadcasts buffers but not params. Call :func:`check_same_config` once after building::
+objectives, since DDP broadcasts buffers but not params. Call [`check_same_config()`][typed_losses.distributed.check_same_config] once after building:
 
-    criterion = LossCollection.from_config(cfg.losses)
-    check_same_config(criterion)  # raises LossConfigError on every rank if any rank differs
+```python
+criterion = LossCollection.from_config(cfg.losses)
+check_same_config(criterion)  # raises LossConfigError on every rank if any rank differs
+```
 """
 
 from __future__ import annotations
@@ -26,17 +28,17 @@ __all__ = ["check_same_config", "config_digest"]
 
 
 def config_digest(collection: LossCollection) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``collection.to_config()``: equal configs, equal digests."""
+    """SHA-256 (hex) of the canonical JSON of `collection.to_config()`: equal configs, equal digests."""
     text = json.dumps(collection.to_config(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def check_same_config(collection: LossCollection, group: ProcessGroup | None = None) -> str:
-    """Raise :class:`LossConfigError` on every rank of ``group`` unless all ranks built the same config.
+    """Raise [`LossConfigError`][typed_losses.LossConfigError] on every rank of `group` unless all ranks built the same config.
 
-    One ``all_gather_object`` of the 64-character digests; only when they differ are the configs
+    One `all_gather_object` of the 64-character digests; only when they differ are the configs
     gathered, to name what differs. Without an initialised process group this only returns the digest.
-    The issues name each differing rank (ranks of ``group``, as global ranks) and the paths where its
+    The issues name each differing rank (ranks of `group`, as global ranks) and the paths where its
     config differs from the lowest rank's.
     """
     import torch.distributed as dist

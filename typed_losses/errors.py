@@ -1,11 +1,11 @@
 """Errors raised for users' mistakes: config problems and runtime input problems.
 
-Config problems are collected as :class:`ConfigIssue` values and raised once, all together, as a
-:class:`LossConfigError`. Runtime problems (a key missing from the batch, a shape mismatch) raise a
-:class:`LossInputError` that names the loss term, the key and what was available; a loss returning something
-that is not a loss value raises :class:`LossOutputError`; a NaN or infinite loss, when a collection checks
-for them, raises :class:`NonFiniteLossError` naming every such term. Any other exception escaping a loss
-carries a note naming the term (``raised by loss term 'ce' (cross_entropy)``).
+Config problems are collected as [`ConfigIssue`][typed_losses.ConfigIssue] values and raised once, all together, as a
+[`LossConfigError`][typed_losses.LossConfigError]. Runtime problems (a key missing from the batch, a shape mismatch) raise a
+[`LossInputError`][typed_losses.LossInputError] that names the loss term, the key and what was available; a loss returning something
+that is not a loss value raises [`LossOutputError`][typed_losses.LossOutputError]; a NaN or infinite loss, when a collection checks
+for them, raises [`NonFiniteLossError`][typed_losses.NonFiniteLossError] naming every such term. Any other exception escaping a loss
+carries a note naming the term (`raised by loss term 'ce' (cross_entropy)`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class ConfigIssue:
     """One problem found in a loss config.
 
     Attributes:
-        path: dotted path of the offending node, e.g. ``model_config.vqa.losses[1].params.margin``.
+        path: dotted path of the offending node, e.g. `model_config.vqa.losses[1].params.margin`.
         message: what was expected and what was found.
         line: 1-based line in the source file, when the config came from a file.
         column: 1-based column in the source file, when the config came from a file.
@@ -45,7 +45,7 @@ class ConfigIssue:
     file: str | None = None
 
     def format(self, *, severity: str | None = None) -> str:
-        """``FILE:LINE:COL: [severity: ]PATH: message (hint)``; location parts only when known."""
+        """`FILE:LINE:COL: [severity: ]PATH: message (hint)`; location parts only when known."""
         location = ""
         if self.file is not None:
             location = self.file
@@ -63,7 +63,7 @@ class ConfigIssue:
 
 
 class LossConfigError(ValueError):
-    """A loss config has one or more problems; ``issues`` lists every one of them."""
+    """A loss config has one or more problems; `issues` lists every one of them."""
 
     issues: tuple[ConfigIssue, ...]
 
@@ -86,7 +86,7 @@ def _describe_keys(keys: Sequence[str]) -> str:
 
 
 class LossInputError(ValueError):
-    """A loss could not read what it needs from ``sample_list`` or ``model_output``."""
+    """A loss could not read what it needs from `sample_list` or `model_output`."""
 
     def __init__(
         self,
@@ -105,8 +105,8 @@ class LossInputError(ValueError):
 
     @classmethod
     def missing(cls, *, term: str, key: str, source: str, available: Sequence[str], routed: str = "") -> LossInputError:
-        """The key ``key`` is absent from the mapping ``source``; ``routed`` describes the route that made the
-        loss read it (``routed from its input 'scores' by `inputs:```), if any."""
+        """The key `key` is absent from the mapping `source`; `routed` describes the route that made the
+        loss read it (``  routed from its input 'scores' by `inputs:`  ``), if any."""
         via = f" ({routed})" if routed else ""
         return cls(
             f"loss {term!r} needs {source}[{key!r}]{via}, which is missing ({_describe_available(available)})",
@@ -120,11 +120,11 @@ class LossInputError(ValueError):
     def missing_from_both(
         cls, *, term: str, key: str, sample_keys: Sequence[str], output_keys: Sequence[str]
     ) -> LossInputError:
-        """The loss raised ``KeyError(key)`` and neither mapping holds ``key``.
+        """The loss raised `KeyError(key)` and neither mapping holds `key`.
 
-        Most likely the loss read it from the batch by subscription (``model_output["scores"]``), but the failing
+        Most likely the loss read it from the batch by subscription (`model_output["scores"]`), but the failing
         subscript may be another mapping of the loss's own: the message says what is known, and the caller keeps
-        the ``KeyError`` as ``__cause__`` (its traceback shows the line that failed).
+        the `KeyError` as `__cause__` (its traceback shows the line that failed).
         """
         return cls(
             f"loss {term!r} looked up {key!r} (KeyError), which neither sample_list ({_describe_keys(sample_keys)}) "
@@ -150,10 +150,10 @@ def _rebuild_input_error(
 
 
 class LossOutputError(TypeError):
-    """A loss returned something other than a loss value, or other terms than its ``output_terms``.
+    """A loss returned something other than a loss value, or other terms than its `output_terms`.
 
     A loss value is a tensor (floating-point unless 0-dim: the total takes its mean) or a mapping of term
-    names to such tensors. ``term`` is the term's name.
+    names to such tensors. `term` is the term's name.
     """
 
     def __init__(self, message: str, *, term: str) -> None:
@@ -169,11 +169,11 @@ def _rebuild_output_error(cls: type[LossOutputError], message: str, term: str) -
 
 
 class NonFiniteLossError(FloatingPointError):
-    """A loss term (or the total) is NaN or infinite; raised by ``LossCollection(..., check_finite=True)``.
+    """A loss term (or the total) is NaN or infinite; raised by `LossCollection(..., check_finite=True)`.
 
     Attributes:
-        terms: the names of the non-finite terms, in config order (``"total"`` when only the total is).
-        details: one description per name, e.g. ``"'ce' is nan"`` or ``"'mse' has 2 of 6 elements nan"``.
+        terms: the names of the non-finite terms, in config order (`"total"` when only the total is).
+        details: one description per name, e.g. `"'ce' is nan"` or `"'mse' has 2 of 6 elements nan"`.
     """
 
     def __init__(self, terms: Sequence[str], details: Sequence[str]) -> None:

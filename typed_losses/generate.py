@@ -1,7 +1,9 @@
-"""Regenerate every committed artifact that is derived from the registry, with one command::
+"""Regenerate every committed artifact that is derived from the registry, with one command:
 
-    python -m typed_losses.generate          # write them
-    python -m typed_losses.generate --check  # exit 1 and name the stale ones (what the tests run)
+```bash
+python -m typed_losses.generate          # write them
+python -m typed_losses.generate --check  # exit 1 and name the stale ones (what the tests run)
+```
 
 Each artifact is a path relative to the repository root and a function producing its text.
 """
@@ -13,6 +15,8 @@ import inspect
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import yaml
 
 from typed_losses.introspect import params_info
 from typed_losses.loss import describe_inputs
@@ -39,40 +43,175 @@ def _cell(text: str) -> str:
 
 DIFFERS = "Differs from MMF"
 
+#: The loss reference's families, in page order: catalog module -> section title. A catalog module not
+#: listed here gets a section of its own, titled by its module name, after these.
+FAMILIES = {
+    "typed_losses.losses.binary": "Binary",
+    "typed_losses.losses.soft_labels": "Soft labels",
+    "typed_losses.losses.classification": "Classification",
+    "typed_losses.losses.regression": "Regression",
+    "typed_losses.losses.retrieval": "Retrieval",
+    "typed_losses.losses.multi": "Composite",
+}
 
-def _paragraphs(text: str) -> list[str]:
-    """Paragraphs as single lines; a paragraph ending in ``:`` is joined with the list that follows it."""
-    out: list[str] = []
-    for block in inspect.cleandoc(text).split("\n\n"):
-        paragraph = " ".join(line.strip() for line in block.splitlines())
-        if out and out[-1].endswith(":"):
-            out[-1] += " " + paragraph
+
+def _blocks(text: str) -> list[str]:
+    """The paragraphs of a docstring (dedented), kept as written: lists, code and `$$` math stay blocks."""
+    blocks: list[str] = []
+    current: list[str] = []
+    fence: str | None = None
+    for line in inspect.cleandoc(text).splitlines():
+        marker = line.strip()
+        if fence is None and (marker.startswith("```") or marker == "$$"):
+            fence = "```" if marker.startswith("```") else "$$"
+        elif fence is not None and marker == fence:
+            fence = None
+        if not line.strip() and fence is None:
+            if current:
+                blocks.append("\n".join(current))
+            current = []
         else:
-            out.append(paragraph)
+            current.append(line)
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
+
+
+def _differs(text: str) -> list[str]:
+    """The `Differs from MMF` blocks of a docstring: the paragraph and the list that follows it."""
+    out: list[str] = []
+    taking = False
+    for block in _blocks(text):
+        if block.startswith(DIFFERS):
+            taking = True
+            out.append(block)
+        elif taking and block.lstrip().startswith("- "):
+            out.append(block)
+        else:
+            taking = False
     return out
 
 
-def _differences(specs: list[LossSpec]) -> list[str]:
-    """The "Differences from MMF" section: every loss's and family's documented deliberate differences."""
-    lines = [
-        "",
-        "## Differences from MMF",
-        "",
-        "Deliberate differences from MMF's `mmf/modules/losses.py`, each with its reason; every loss",
-        "section below repeats its own. Numbers are otherwise MMF's (float32, 1e-6 relative; the KL family's to float32 rounding, 1e-5).",
-        "",
-    ]
-    seen_modules: set[str] = set()
-    for spec in specs:
-        module = sys.modules[spec.loss_class.__module__]
-        if module.__name__ not in seen_modules and module.__doc__:
-            seen_modules.add(module.__name__)
-            for paragraph in _paragraphs(module.__doc__):
-                if paragraph.startswith(DIFFERS):
-                    lines.append(f"- `{module.__name__}`: {paragraph}")
-        for paragraph in _paragraphs(spec.loss_class.__doc__ or ""):
-            if paragraph.startswith(DIFFERS):
-                lines.append(f"- [`{spec.name}`](#{spec.name}): {paragraph}")
+def _description(text: str) -> list[str]:
+    """The blocks of a loss docstring after its summary line, without the `Differs from MMF` ones."""
+    blocks = _blocks(text)
+    if not blocks:
+        return []
+    first = blocks[0].split("\n", 1)
+    rest = ([first[1]] if len(first) > 1 else []) + blocks[1:]
+    differs = set(_differs(text))
+    return [block for block in rest if block not in differs and not block.startswith("$$")]
+
+
+def _math(text: str) -> list[str]:
+    """The `$$` display formulas of a docstring."""
+    return [block for block in _blocks(text) if block.startswith("$$")]
+
+
+def _functional_calls(cls: type) -> list[Callable[..., object]]:
+    """The `typed_losses.functional` functions that the loss's `forward` calls, in the order it names them."""
+    forward = cls.__dict__.get("forward")
+    if forward is None:
+        return []
+    found: list[Callable[..., object]] = []
+    for name in forward.__code__.co_names:
+        value = forward.__globals__.get(name)
+        module = getattr(value, "__module__", "") or ""
+        if callable(value) and module.startswith("typed_losses.functional.") and value not in found:
+            found.append(value)
+    return found
+
+
+def _formula(spec: LossSpec) -> list[str]:
+    """The loss's formula: its own docstring's, else that of each functional function its `forward` calls."""
+    own = _math(spec.loss_class.__doc__ or "")
+    if own:
+        return ["**Formula**", "", *own, ""]
+    lines: list[str] = []
+    for function in _functional_calls(spec.loss_class):
+        formulas = _math(function.__doc__ or "")
+        if formulas:
+            name = f"{function.__module__}.{function.__name__}"
+            lines += [f"**Formula** (`{name}`)", "", *formulas, ""]
+    return lines
+
+
+def _example(spec: LossSpec) -> list[str]:
+    """A config entry with every param at its default, required ones at their declared `example`.
+
+    The entry is built from a params instance (so it passes the checks) and written as `to_config()` writes it.
+    """
+    from typed_losses.collection import LossCollection
+    from typed_losses.config.check import check_params_data
+    from typed_losses.constraints import rules_of
+
+    data = {
+        info.name: rules_of(spec.params_class)[info.name].constraint.example
+        for info in params_info(spec.params_class)
+        if info.required
+    }
+    missing = [name for name, value in data.items() if value is None]
+    if missing:
+        raise ValueError(f"{spec.name}: required params {missing} declare no `example=` for the loss reference")
+    params = check_params_data(spec.params_class, data)
+    registry = Registry(entry_point_group=None)
+    for other in _catalog_specs():
+        registry.register(other.name, other.loss_class, params=other.params_class)
+    entry = LossCollection([params], registry=registry).to_config()
+    text = yaml.safe_dump({"losses": entry}, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return ["**Example entry**", "", "```yaml", text.rstrip("\n"), "```", ""]
+
+
+def _family_differences(module: str) -> list[str]:
+    """The `Differs from MMF (every loss here): ...` paragraphs of a catalog module, as one line each."""
+    return [" ".join(block.split(":", 1)[1].split()) for block in _differs(sys.modules[module].__doc__ or "")]
+
+
+def _loss_section(spec: LossSpec) -> list[str]:
+    cls = spec.loss_class
+    doc = cls.__doc__ or ""
+    lines = ["", f"### {spec.name}", "", spec.summary, ""]
+    for block in _description(doc):
+        lines += [block, ""]
+    lines += _formula(spec)
+    params_name = spec.params_class.__name__
+    infos = params_info(spec.params_class)
+    if infos:
+        lines += [f"**Params** (`{params_name}`)", ""]
+        lines += ["| param | type | default | constraint | description |", "|---|---|---|---|---|"]
+        for info in infos:
+            lines.append(
+                f"| `{info.name}` | {_cell(info.type_text)} | `{_cell(info.default_text)}` | "
+                f"{_cell(info.constraint) or '-'} | {_cell(info.doc) or '-'} |"
+            )
+    else:
+        lines.append(f"**Params** (`{params_name}`): none.")
+    lines.append("")
+    inputs = describe_inputs(cls.inputs)
+    if inputs:
+        lines += ["**Inputs**", ""]
+        lines += [
+            f"- `{line.split(' - ')[0]}`" + (f": {line.split(' - ', 1)[1]}" if " - " in line else "") for line in inputs
+        ]
+        lines.append("")
+    terms = cls.output_terms
+    if terms:
+        lines.append("**Terms**: " + ", ".join(f"`{spec.name}/{t}`" for t in terms) + " (the entry's name, then `/`).")
+    else:
+        lines.append(f"**Terms**: one, named after the entry (`{spec.name}` unless `name:` says otherwise).")
+    lines.append("")
+    lines += _example(spec)
+    own = _differs(doc)
+    module = sys.modules[cls.__module__]
+    family = _family_differences(module.__name__)
+    if own or family:
+        lines += ["**Differences from MMF**", ""]
+        for block in own:
+            text = block.removeprefix(DIFFERS).lstrip(" :") if block.startswith(DIFFERS) else block
+            if text:
+                lines += [text[0].upper() + text[1:], ""]
+        for block in family:
+            lines += [f"As every loss of its family: {block}", ""]
     return lines
 
 
@@ -98,65 +237,77 @@ def catalog_registry() -> Registry:
 
 
 def catalog_schema_text() -> str:
-    """``schemas/losses.schema.json``: the JSON Schema of the catalog."""
+    """`schemas/losses.schema.json`: the JSON Schema of the catalog."""
     return schema_text(catalog_registry())
 
 
+def _families(specs: list[LossSpec]) -> list[tuple[str, str, list[LossSpec]]]:
+    """(module, title, losses) for each catalog module, in page order."""
+    modules = sorted({spec.loss_class.__module__ for spec in specs}, key=lambda m: (m not in FAMILIES, m))
+    order = list(FAMILIES) + [m for m in modules if m not in FAMILIES]
+    return [
+        (
+            module,
+            FAMILIES.get(module, module),
+            sorted((s for s in specs if s.loss_class.__module__ == module), key=lambda s: s.name),
+        )
+        for module in order
+        if module in modules
+    ]
+
+
 def losses_reference() -> str:
-    """``docs/losses.md``: every registered loss with its params, inputs and output terms."""
+    """`docs/losses.md`: every catalog loss by family, with formula, params, inputs, terms, an example entry
+    and its differences from MMF."""
+    specs = _catalog_specs()
+    families = _families(specs)
     lines = [
         "# Loss reference",
         "",
         "<!-- Generated by `python -m typed_losses.generate`; do not edit by hand. -->",
         "",
-        "Every loss of the built-in catalog, under MMF's registry names. Each entry lists its params",
-        "(type, default, constraint, description), the inputs it reads and the terms it returns.",
+        "Every loss of the built-in catalog, under MMF's registry names, grouped by family. Each loss has its",
+        "formula, its params (type, default, constraint, description), the inputs it reads, the terms it returns,",
+        "an example entry (every param at its default) and its deliberate differences from MMF. Numbers are",
+        "otherwise MMF's (float32, 1e-6 relative; the KL family's to float32 rounding, 1e-5).",
+        "",
+        "In the formulas, $s$ is `model_output['scores']` (logits unless said otherwise), $t$ the targets,",
+        "$B$ the batch size and $C$ the number of classes.",
         "",
     ]
-    specs = _catalog_specs()
-    lines.append("| loss | params class | summary |")
-    lines.append("|---|---|---|")
-    for spec in specs:
-        lines.append(f"| [`{spec.name}`](#{spec.name}) | `{spec.params_class.__name__}` | {_cell(spec.summary)} |")
-    lines += _differences(specs)
-    for spec in specs:
-        cls = spec.loss_class
-        lines += ["", f"## {spec.name}", ""]
-        doc = (cls.__doc__ or "").strip()
-        if doc:
-            lines += [doc, ""]
-        lines.append(f"Loss class `{cls.__module__}.{cls.__name__}`, params `{spec.params_class.__name__}`.")
-        lines.append("")
-        infos = params_info(spec.params_class)
-        if infos:
-            lines += ["| param | type | default | constraint | description |", "|---|---|---|---|---|"]
-            for info in infos:
-                lines.append(
-                    f"| `{info.name}` | {_cell(info.type_text)} | `{_cell(info.default_text)}` | "
-                    f"{_cell(info.constraint) or '-'} | {_cell(info.doc) or '-'} |"
-                )
-        else:
-            lines.append("No params.")
-        lines.append("")
-        inputs = describe_inputs(cls.inputs)
-        if inputs:
-            lines.append("Inputs:")
-            lines.append("")
-            lines += [
-                f"- `{line.split(' - ')[0]}`" + (f": {line.split(' - ', 1)[1]}" if " - " in line else "")
-                for line in inputs
-            ]
-            lines.append("")
-        terms = cls.output_terms
-        if terms:
-            lines.append("Output terms: " + ", ".join(f"`{spec.name}/{t}`" for t in terms) + ".")
-        else:
-            lines.append("Output: one term.")
-    return "\n".join(lines) + "\n"
+    for _module, title, members in families:
+        anchor = title.lower().replace(" ", "-")
+        names = ", ".join(f"[`{spec.name}`](#{spec.name})" for spec in members)
+        lines.append(f"- [{title}](#{anchor}): {names}")
+    lines += ["", "## Differences from MMF", ""]
+    lines.append("Each loss section ends with its differences from MMF; in short, by family:")
+    lines.append("")
+    for module, title, members in families:
+        anchor = title.lower().replace(" ", "-")
+        parts = [f"every loss: {text.rstrip('.')}" for text in _family_differences(module)]
+        own = [f"[`{spec.name}`](#{spec.name})" for spec in members if _differs(spec.loss_class.__doc__ or "")]
+        if own:
+            parts.append("differences of their own: " + ", ".join(own))
+        if parts:
+            lines.append(f"- [{title}](#{anchor}): " + "; ".join(parts))
+    for module, title, members in families:
+        intro = _blocks(sys.modules[module].__doc__ or "")
+        lines += ["", f"## {title}", ""]
+        if intro and not intro[0].startswith("`"):
+            lines += [intro[0].split(":", 1)[0] + ".", ""]
+        lines += ["| loss | summary |", "|---|---|"]
+        for spec in members:
+            lines.append(f"| [`{spec.name}`](#{spec.name}) | {_cell(spec.summary)} |")
+        for spec in members:
+            lines += _loss_section(spec)
+    text = "\n".join(lines).strip("\n")
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text + "\n"
 
 
 def builders_module() -> str:
-    """``typed_losses/builders.py``: ``build_loss`` with one ``Literal`` overload per catalog loss."""
+    """`typed_losses/builders.py`: `build_loss` with one `Literal` overload per catalog loss."""
     specs = _catalog_specs()
     # Each class is imported from the module defining it; a clash of names gets a module-qualified alias.
     imports: dict[str, dict[str, str]] = {}
@@ -288,9 +439,9 @@ def builders_module() -> str:
 
 
 def demo_config() -> str:
-    """``typed_losses/demo/demo.yaml``: ``examples/demo.yaml``, packaged so that the wheel runs the demo.
+    """`typed_losses/demo/demo.yaml`: `examples/demo.yaml`, packaged so that the wheel runs the demo.
 
-    The schema modeline (a path relative to ``examples/``) becomes a "generated" note on the same line, so
+    The schema modeline (a path relative to `examples/`) becomes a "generated" note on the same line, so
     the two files keep the same line numbers.
     """
     lines = (ROOT / "examples" / "demo.yaml").read_text(encoding="utf-8").splitlines(keepends=True)

@@ -1,25 +1,27 @@
-"""Hydra interop: a ``losses`` schema for Hydra's ConfigStore, and checking a composed config.
+"""Hydra interop: a `losses` schema for Hydra's ConfigStore, and checking a composed config.
 
-OmegaConf cannot type a list whose entries' ``params`` depend on their ``type`` (a list of a union of
+OmegaConf cannot type a list whose entries' `params` depend on their `type` (a list of a union of
 params classes is unsupported on OmegaConf 2.3 and silently unchecked on 2.4), so the schema types what
-Hydra can check while it composes, and :func:`losses_from_hydra` does the rest:
+Hydra can check while it composes, and [`losses_from_hydra()`][typed_losses.hydra.losses_from_hydra] does the rest:
 
-- :class:`LossEntry` types one entry (``type``, ``weight``, ``name``, ``params``): at composition Hydra
-  rejects an unknown entry key (``parms:``) with Hydra's own error; ``weight`` (a number or a weight kind's
-  mapping) and ``params`` are checked by typed_losses.
-- :func:`losses_from_hydra` runs typed_losses' full check on the composed ``losses`` value and raises
-  :class:`~typed_losses.LossConfigError` with the issues the YAML path gives (unknown loss or param with
+- [`LossEntry`][typed_losses.hydra.LossEntry] types one entry (`type`, `weight`, `name`, `params`): at composition Hydra
+  rejects an unknown entry key (`parms:`) with Hydra's own error; `weight` (a number or a weight kind's
+  mapping) and `params` are checked by typed_losses.
+- [`losses_from_hydra()`][typed_losses.hydra.losses_from_hydra] runs typed_losses' full check on the composed `losses` value and raises
+  [`LossConfigError`][typed_losses.LossConfigError] with the issues the YAML path gives (unknown loss or param with
   a did-you-mean, types, ranges, duplicate names), each naming its path in the composed config.
 
-Hydra is imported only by :func:`register_configs`; the rest needs only OmegaConf::
+Hydra is imported only by [`register_configs()`][typed_losses.hydra.register_configs]; the rest needs only OmegaConf:
 
-    from hydra import compose, initialize_config_dir
-    from typed_losses.hydra import losses_from_hydra, register_configs
+```python
+from hydra import compose, initialize_config_dir
+from typed_losses.hydra import losses_from_hydra, register_configs
 
-    register_configs()  # ConfigStore: "typed_losses", a node with a typed `losses` list
-    with initialize_config_dir(config_dir="/abs/conf", version_base=None):
-        cfg = compose("config", overrides=["model.losses.0.params.gamma=2"])
-    losses = losses_from_hydra(cfg, "model.losses")  # LossCollection, or LossConfigError
+register_configs()  # ConfigStore: "typed_losses", a node with a typed `losses` list
+with initialize_config_dir(config_dir="/abs/conf", version_base=None):
+    cfg = compose("config", overrides=["model.losses.0.params.gamma=2"])
+losses = losses_from_hydra(cfg, "model.losses")  # LossCollection, or LossConfigError
+```
 """
 
 from __future__ import annotations
@@ -49,15 +51,15 @@ SCHEMA_NAME = "typed_losses"
 
 @dataclasses.dataclass
 class LossEntry:
-    """One entry of a ``losses`` list, as Hydra can type it: ``params`` is checked by typed_losses."""
+    """One entry of a `losses` list, as Hydra can type it: `params` is checked by typed_losses."""
 
     type: str = MISSING
-    #: A number or a weight kind's mapping (``{type: linear, ...}``): typed ``Any`` (OmegaConf cannot type a
+    #: A number or a weight kind's mapping (`{type: linear, ...}`): typed `Any` (OmegaConf cannot type a
     #: union of a float and a mapping) and checked by typed_losses, with the same messages as a YAML file.
     weight: Any = DEFAULT_WEIGHT
     name: str | None = None
     params: Any = None
-    #: Routes (declared input key -> key read instead); checked by typed_losses (typed ``Any`` so that
+    #: Routes (declared input key -> key read instead); checked by typed_losses (typed `Any` so that
     #: OmegaConf does not turn a wrong value into a string first).
     inputs: Any = None
 
@@ -67,11 +69,11 @@ assert {f.name for f in dataclasses.fields(LossEntry)} == set(ENTRY_KEYS), "entr
 
 @dataclasses.dataclass
 class LossesSchema(dict[str, Any]):
-    """A config node with a ``losses`` list of :class:`LossEntry`, and any other keys (typed ``Any``).
+    """A config node with a `losses` list of [`LossEntry`][typed_losses.hydra.LossEntry], and any other keys (typed `Any`).
 
-    Subclassing ``dict`` is how OmegaConf lets a structured node hold keys it does not declare (the
-    node holding ``losses`` is usually a model config with other keys). OmegaConf calls this deprecated
-    (omegaconf#663) but supports it on 2.3 and 2.4; :func:`losses_schema` builds the node once, without
+    Subclassing `dict` is how OmegaConf lets a structured node hold keys it does not declare (the
+    node holding `losses` is usually a model config with other keys). OmegaConf calls this deprecated
+    (omegaconf#663) but supports it on 2.3 and 2.4; [`losses_schema()`][typed_losses.hydra.losses_schema] builds the node once, without
     the warning, and Hydra composes the built node without warning again.
     """
 
@@ -79,10 +81,10 @@ class LossesSchema(dict[str, Any]):
 
 
 def losses_schema() -> DictConfig:
-    """The node :func:`register_configs` stores: :class:`LossesSchema`, as an OmegaConf node.
+    """The node [`register_configs()`][typed_losses.hydra.register_configs] stores: [`LossesSchema`][typed_losses.hydra.LossesSchema], as an OmegaConf node.
 
     Hydra's struct mode still applies to it after composition: an override of a key that is not there
-    (``model.hiden=3``) needs Hydra's ``+`` prefix, as without the schema.
+    (`model.hiden=3`) needs Hydra's `+` prefix, as without the schema.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*subclasses `Dict`", category=UserWarning)
@@ -98,15 +100,17 @@ class _Store(Protocol):
 def register_configs(
     cs: _Store | None = None, *, name: str = SCHEMA_NAME, group: str | None = None, package: str | None = None
 ) -> None:
-    """Store :func:`losses_schema` in Hydra's ConfigStore (``cs``, default ``ConfigStore.instance()``).
+    """Store [`losses_schema()`][typed_losses.hydra.losses_schema] in Hydra's ConfigStore (`cs`, default `ConfigStore.instance()`).
 
-    Use it from a defaults list at the node holding ``losses``, before ``_self_``::
+    Use it from a defaults list at the node holding `losses`, before `_self_`:
 
-        defaults:
-          - typed_losses@model     # `group/name@package` when stored with a group
-          - _self_
+    ```yaml
+    defaults:
+      - typed_losses@model     # `group/name@package` when stored with a group
+      - _self_
+    ```
 
-    Raises :class:`ImportError` naming the missing extra when ``cs`` is not given and hydra-core is not
+    Raises `ImportError` naming the missing extra when `cs` is not given and hydra-core is not
     installed.
     """
     if cs is None:
@@ -122,7 +126,7 @@ def register_configs(
 
 
 def _strip_null_names(node: Node) -> None:
-    """Remove ``name: null`` (the schema's default, meaning "the type") from every entry of ``node``."""
+    """Remove `name: null` (the schema's default, meaning "the type") from every entry of `node`."""
     node = followed(node)
     if isinstance(node, ListConfig):
         entries = [node._get_node(i) for i in range(len(node))]
@@ -139,7 +143,7 @@ def _strip_null_names(node: Node) -> None:
 
 
 def _plain_copy(node: Node) -> Node:
-    """``node`` in an unstructured copy of its whole document (interpolations still resolve there)."""
+    """`node` in an unstructured copy of its whole document (interpolations still resolve there)."""
     path, root = path_of(node)
     copy = OmegaConf.create(OmegaConf.to_container(root, resolve=False))
     assert isinstance(copy, Node)
@@ -151,14 +155,14 @@ def _plain_copy(node: Node) -> Node:
 def losses_from_hydra(
     cfg: Any, key: str | None = None, *, registry: Registry = REGISTRY, label: str = LOSSES_KEY
 ) -> LossCollection:
-    """The :class:`~typed_losses.LossCollection` of a composed Hydra config, after the full check.
+    """The [`LossCollection`][typed_losses.LossCollection] of a composed Hydra config, after the full check.
 
-    ``cfg`` is the composed config with ``key`` the dotted path of its ``losses`` value
-    (``"model.losses"``), or the ``losses`` value itself (a node of the composed config, or plain data).
-    Interpolations (``${model.ce_weight}``) resolve against the whole composed config; there is no need
-    to call ``OmegaConf.to_container(resolve=True)`` first (doing so is harmless). Problems raise
-    :class:`~typed_losses.LossConfigError`; issue paths are dotted paths in the composed config
-    (``model.losses[0].params.gama``), or start with ``label`` for plain data. The input is not modified.
+    `cfg` is the composed config with `key` the dotted path of its `losses` value
+    (`"model.losses"`), or the `losses` value itself (a node of the composed config, or plain data).
+    Interpolations (`${model.ce_weight}`) resolve against the whole composed config; there is no need
+    to call `OmegaConf.to_container(resolve=True)` first (doing so is harmless). Problems raise
+    [`LossConfigError`][typed_losses.LossConfigError]; issue paths are dotted paths in the composed config
+    (`model.losses[0].params.gama`), or start with `label` for plain data. The input is not modified.
     """
     node: Any = cfg
     if key is not None:

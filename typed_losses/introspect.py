@@ -1,6 +1,6 @@
 """Describing params classes for people and tools: each field's type, default, constraint and doc.
 
-Used by ``typed-losses list``, the generated reference (``docs/losses.md``) and the JSON Schema.
+Used by `typed-losses list`, the generated reference (`docs/losses.md`) and the JSON Schema.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ class ParamInfo:
 
 
 def bounds_of(field: attrs.Attribute[Any]) -> tuple[Bound, ...]:
-    """The numeric bounds ``field`` declares (:mod:`typed_losses.constraints`)."""
+    """The numeric bounds `field` declares (`typed_losses.constraints`)."""
     return FieldRule.of(field).constraint.bounds()
 
 
 def options_of(field: attrs.Attribute[Any]) -> tuple[Any, ...] | None:
-    """The values ``field`` allows: declared choices, or those of its ``Literal``/``Enum`` type."""
+    """The values `field` allows: declared choices, or those of its `Literal`/`Enum` type."""
     return FieldRule.of(field).choices
 
 
@@ -62,7 +62,7 @@ def _default(field: attrs.Attribute[Any]) -> tuple[bool, Any, str]:
 
 
 def params_info(cls: type[ParamsInstance]) -> list[ParamInfo]:
-    """Every init field of ``cls``, described."""
+    """Every init field of `cls`, described."""
     infos = []
     rules = rules_of(cls)
     for field in params_fields(cls):

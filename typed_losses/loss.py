@@ -1,24 +1,26 @@
-"""``Loss[P]``: the typed ``nn.Module`` base of every loss, and declarations of the inputs it reads.
+"""`Loss[P]`: the typed `nn.Module` base of every loss, and declarations of the inputs it reads.
 
 A loss is a thin shell: it declares its params class as the generic argument, declares the keys it reads
-from ``sample_list`` and ``model_output`` as :class:`Input` values (so errors and docs can name them), and
-calls a pure function for the math::
+from `sample_list` and `model_output` as [`Input`][typed_losses.Input] values (so errors and docs can name them), and
+calls a pure function for the math:
 
-    @attrs.frozen
-    class FocalParams:
-        gamma: float = attrs.field(default=2.0, validator=attrs.validators.ge(0), metadata=doc("focusing"))
+```python
+@attrs.frozen
+class FocalParams:
+    gamma: float = attrs.field(default=2.0, validator=attrs.validators.ge(0), metadata=doc("focusing"))
 
-    SCORES = model_input("scores", ranks=(2,), dtype="float", doc="logits, B x C")
-    TARGETS = sample_input("targets", ranks=(1,), dtype="integer", doc="class indices, B")
+SCORES = model_input("scores", ranks=(2,), dtype="float", doc="logits, B x C")
+TARGETS = sample_input("targets", ranks=(1,), dtype="integer", doc="class indices, B")
 
-    @register_loss("focal")
-    class FocalLoss(Loss[FocalParams]):
-        inputs = (SCORES, TARGETS)
+@register_loss("focal")
+class FocalLoss(Loss[FocalParams]):
+    inputs = (SCORES, TARGETS)
 
-        def forward(self, sample_list, model_output):
-            scores = self.read(SCORES, sample_list, model_output)
-            targets = self.read(TARGETS, sample_list, model_output)
-            return focal_loss(scores, targets, gamma=self.params.gamma)
+    def forward(self, sample_list, model_output):
+        scores = self.read(SCORES, sample_list, model_output)
+        targets = self.read(TARGETS, sample_list, model_output)
+        return focal_loss(scores, targets, gamma=self.params.gamma)
+```
 """
 
 from __future__ import annotations
@@ -54,35 +56,35 @@ __all__ = [
     "shape_of",
 ]
 
-#: What ``forward`` receives: MMF's ``SampleList`` or any string-keyed mapping.
+#: What `forward` receives: MMF's `SampleList` or any string-keyed mapping.
 Batch = Mapping[str, Any]
-#: What ``forward`` returns: one term, or several named terms.
+#: What `forward` returns: one term, or several named terms.
 LossValue = Tensor | Mapping[str, Tensor]
 
-#: ``MYPY`` is always true for mypy (like ``TYPE_CHECKING``) and false for every other checker and at run time.
+#: `MYPY` is always true for mypy (like `TYPE_CHECKING`) and false for every other checker and at run time.
 MYPY = False
 if MYPY:
 
     class ParamsInstance(attrs.AttrsInstance, Protocol):  # pyright: ignore[reportRedeclaration]
-        """An instance of an attrs class: what params are (mypy's attrs plugin gives them ``__attrs_attrs__``)."""
+        """An instance of an attrs class: what params are (mypy's attrs plugin gives them `__attrs_attrs__`)."""
 
 else:
 
     class ParamsInstance(Protocol):
         """An instance of an attrs class: what params are.
 
-        ``attrs.AttrsInstance`` is a real protocol only for mypy; attrs' stubs make it empty (anything matches)
-        for pyright and Pylance. Those see an attrs class as a dataclass (``dataclass_transform``) with
-        ``__dataclass_fields__``, so this protocol, which mypy reads as ``AttrsInstance`` (branch above), lets
+        `attrs.AttrsInstance` is a real protocol only for mypy; attrs' stubs make it empty (anything matches)
+        for pyright and Pylance. Those see an attrs class as a dataclass (`dataclass_transform`) with
+        `__dataclass_fields__`, so this protocol, which mypy reads as `AttrsInstance` (branch above), lets
         both checkers reject a string, a dict or a loss class where params are expected.
         """
 
         __dataclass_fields__: ClassVar[dict[str, Any]]
 
 
-#: The params type of a loss: an attrs class (``Loss[CrossEntropyParams]``).
+#: The params type of a loss: an attrs class (`Loss[CrossEntropyParams]`).
 P = TypeVar("P", bound=ParamsInstance)
-#: What a particular loss's ``forward`` returns (for typing ``loss(...)`` as precisely).
+#: What a particular loss's `forward` returns (for typing `loss(...)` as precisely).
 R_co = TypeVar("R_co", bound=LossValue, covariant=True)
 
 
@@ -96,16 +98,16 @@ _DTYPE_CODES = {"any": 0, "float": 1, "integer": 2, "bool": 3}
 
 
 def doc(text: str, **extra: object) -> dict[str, object]:
-    """Field metadata carrying a one-line description, for ``attrs.field(metadata=doc("..."))``."""
+    """Field metadata carrying a one-line description, for `attrs.field(metadata=doc("..."))`."""
     return {"doc": text, **extra}
 
 
 @attrs.frozen
 class Input:
-    """One value a loss reads: ``sample_list[key]`` or ``model_output[key]``.
+    """One value a loss reads: `sample_list[key]` or `model_output[key]`.
 
-    ``key`` may be dotted (``info.attention_supervision``) to read nested mappings. ``ranks`` lists the
-    accepted tensor ranks (empty: any), ``dtype`` the accepted kind of dtype. ``tensor=False`` declares a
+    `key` may be dotted (`info.attention_supervision`) to read nested mappings. `ranks` lists the
+    accepted tensor ranks (empty: any), `dtype` the accepted kind of dtype. `tensor=False` declares a
     value that is not a tensor (e.g. a list of attention maps): it is looked up but not checked.
     """
 
@@ -116,7 +118,7 @@ class Input:
     optional: bool = False
     tensor: bool = True
     doc: str = ""
-    #: The declared key this input stands for when an entry's ``inputs:`` routed it here ("" when declared).
+    #: The declared key this input stands for when an entry's `inputs:` routed it here ("" when declared).
     routed_from: str = attrs.field(default="", kw_only=True)
     _path: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
     # Precomputed for Loss.read, which runs every step: whether it reads sample_list, whether the key has
@@ -142,7 +144,7 @@ class Input:
         return _DTYPE_CODES.get(self.dtype, 0)  # (an unknown dtype fails its validator right after)
 
     def accepts(self, value: Tensor) -> bool:
-        """Whether the tensor ``value`` has an accepted rank and dtype (the fast check of every read)."""
+        """Whether the tensor `value` has an accepted rank and dtype (the fast check of every read)."""
         if self.ranks and value.dim() not in self.ranks:
             return False
         code = self._dtype_code
@@ -155,7 +157,7 @@ class Input:
         return value.dtype == torch.bool
 
     def describe(self) -> str:
-        """A short human description, e.g. ``model_output["scores"]: float tensor of rank 2``."""
+        """A short human description, e.g. `model_output["scores"]: float tensor of rank 2`."""
         parts = []
         if self.tensor:
             kind = "tensor" if self.dtype == "any" else f"{self.dtype} tensor"
@@ -168,16 +170,16 @@ class Input:
 
     @property
     def access(self) -> str:
-        """How the value is read, e.g. ``model_output['heads']['depth']``."""
+        """How the value is read, e.g. `model_output['heads']['depth']`."""
         return self.source + "".join(f"[{k!r}]" for k in self._path)
 
     @property
     def route_text(self) -> str:
-        """``routed from input 'scores'`` for a routed input, ``""`` for a declared one (for messages)."""
+        """`routed from input 'scores'` for a routed input, `""` for a declared one (for messages)."""
         return f"routed from input {self.routed_from!r}" if self.routed_from else ""
 
     def routed_to(self, key: str) -> Input:
-        """This input read from ``key`` (same source, same checks) instead of its declared key."""
+        """This input read from `key` (same source, same checks) instead of its declared key."""
         return attrs.evolve(self, key=key, routed_from=self.routed_from or self.key)
 
 
@@ -190,7 +192,7 @@ def sample_input(
     tensor: bool = True,
     doc: str = "",
 ) -> Input:
-    """Declare a value read from ``sample_list``."""
+    """Declare a value read from `sample_list`."""
     return Input(key, "sample_list", ranks, dtype, optional, tensor, doc)
 
 
@@ -203,7 +205,7 @@ def model_input(
     tensor: bool = True,
     doc: str = "",
 ) -> Input:
-    """Declare a value read from ``model_output``."""
+    """Declare a value read from `model_output`."""
     return Input(key, "model_output", ranks, dtype, optional, tensor, doc)
 
 
@@ -259,8 +261,8 @@ def _raise_while_compiling(
     available: tuple[str, ...],
     other: tuple[str, ...] = (),
 ) -> NoReturn:
-    """Raise the error of ``kind``: "missing" (``available`` are the keys), "both" (missing from both mappings:
-    ``available`` are sample_list's keys, ``other`` model_output's), "shape" or "input" (``message``)."""
+    """Raise the error of `kind`: "missing" (`available` are the keys), "both" (missing from both mappings:
+    `available` are sample_list's keys, `other` model_output's), "shape" or "input" (`message`)."""
     cls = _compiling_error_class(kind)
     if kind == "missing":
         raise cls.missing(term=term, key=key, source=source, available=available, routed=message)
@@ -302,9 +304,9 @@ _raise_output_error_while_compiling._dynamo_marked_constant = True  # type: igno
 
 
 def output_error(loss: Loss[Any] | None, problem: str) -> LossOutputError:
-    """A :class:`LossOutputError` about what ``loss`` returned: ``loss 'ce' (cross_entropy) {problem}``.
+    """A [`LossOutputError`][typed_losses.LossOutputError] about what `loss` returned: `loss 'ce' (cross_entropy) {problem}`.
 
-    ``raise`` it; under ``torch.compile`` it raises the error itself (see ``_raise_while_compiling``).
+    `raise` it; under `torch.compile` it raises the error itself (see `_raise_while_compiling`).
     """
     label = "a loss" if loss is None else f"loss {loss.term_label}"
     term = "" if loss is None else loss.term_name
@@ -318,13 +320,13 @@ _MODULE_CALL = nn.Module.__call__
 
 
 def _call_loss(self: Loss[Any], sample_list: Batch, model_output: Batch, *args: Any, **kwargs: Any) -> Any:
-    """``Loss.__call__``: ``nn.Module.__call__``, and an exception escaping it names the term.
+    """`Loss.__call__`: `nn.Module.__call__`, and an exception escaping it names the term.
 
-    ``try`` costs nothing unless something is raised. A ``KeyError`` whose key one batch mapping holds was read
-    from the other (``model_output["scores"]``): the :class:`LossInputError` a declared input gives. One whose
-    key neither holds becomes a :class:`LossInputError` saying just that (which subscript failed is not known:
-    the ``KeyError`` stays its ``__cause__``, whose traceback shows the line). Any other exception gets a note
-    ``raised by loss term 'ce' (cross_entropy)`` (type and message kept).
+    `try` costs nothing unless something is raised. A `KeyError` whose key one batch mapping holds was read
+    from the other (`model_output["scores"]`): the [`LossInputError`][typed_losses.LossInputError] a declared input gives. One whose
+    key neither holds becomes a [`LossInputError`][typed_losses.LossInputError] saying just that (which subscript failed is not known:
+    the `KeyError` stays its `__cause__`, whose traceback shows the line). Any other exception gets a note
+    `raised by loss term 'ce' (cross_entropy)` (type and message kept).
     """
     try:
         return _MODULE_CALL(self, sample_list, model_output, *args, **kwargs)
@@ -344,9 +346,9 @@ def _call_loss(self: Loss[Any], sample_list: Batch, model_output: Batch, *args: 
 
 
 def _own_call(cls: type) -> Any:
-    """A copy of :func:`_call_loss` with its own code object, for ``cls.__call__``.
+    """A copy of `_call_loss()` with its own code object, for `cls.__call__`.
 
-    ``torch.compile(loss)`` compiles the module's ``__call__`` frame, and Dynamo keeps its compiled frames
+    `torch.compile(loss)` compiles the module's `__call__` frame, and Dynamo keeps its compiled frames
     (and counts recompilations against its limit) per code object: one code object shared by every loss
     class would hit that limit after a few compiled losses. A distinct qualified name keeps them apart.
     """
@@ -362,10 +364,10 @@ _call_loss._names_term = True  # type: ignore[attr-defined]
 
 
 class Loss(nn.Module, Generic[P]):
-    """Base class of every loss: an ``nn.Module`` parametrised by a frozen attrs params class ``P``.
+    """Base class of every loss: an `nn.Module` parametrised by a frozen attrs params class `P`.
 
-    Subclasses implement ``forward(sample_list, model_output)`` returning a tensor, or a mapping of
-    several named tensors (each becomes a ``"{term}/{child}"`` entry of :class:`~typed_losses.LossOutput`).
+    Subclasses implement `forward(sample_list, model_output)` returning a tensor, or a mapping of
+    several named tensors (each becomes a `"{term}/{child}"` entry of [`LossOutput`][typed_losses.LossOutput]).
     """
 
     #: The registry name, set by :func:`~typed_losses.register_loss`.
@@ -376,7 +378,7 @@ class Loss(nn.Module, Generic[P]):
     inputs: ClassVar[tuple[Input, ...]] = ()
     #: For a loss returning several terms: the names of those terms, in order.
     output_terms: ClassVar[tuple[str, ...]] = ()
-    #: ``output_terms`` as a set (set with them when the class is created).
+    #: `output_terms` as a set (set with them when the class is created).
     _output_set: ClassVar[frozenset[str]] = frozenset()
 
     params: P
@@ -408,17 +410,17 @@ class Loss(nn.Module, Generic[P]):
             raise TypeError(f"{type(self).__name__} takes {expected.__name__}, got {type(params).__name__}")
         self.params = params
         self.term_name = name or type(self).type_name()
-        #: The entry's ``inputs:`` (declared key -> key read instead); empty when the loss reads its declared keys.
+        #: The entry's `inputs:` (declared key -> key read instead); empty when the loss reads its declared keys.
         self.routes: dict[str, str] = {}
         # Resolved once by route_inputs: declared key -> the routed Input; read() consults it only when not empty.
         self._routes: dict[str, Input] = {}
 
     def route_inputs(self, routes: Mapping[str, str]) -> None:
-        """Read each declared input named in ``routes`` from the key it maps to (same source; dotted keys read
+        """Read each declared input named in `routes` from the key it maps to (same source; dotted keys read
         nested mappings). Resolved once here: reads then cost what unrouted reads cost.
 
-        ``routes`` was checked against the declared inputs (the config checker, ``Term``); an unknown key is a
-        ``ValueError`` here.
+        `routes` was checked against the declared inputs (the config checker, `Term`); an unknown key is a
+        `ValueError` here.
         """
         declared = {spec.key: spec for spec in type(self).inputs}
         unknown = [key for key in routes if key not in declared]
@@ -428,7 +430,7 @@ class Loss(nn.Module, Generic[P]):
         self._routes = {key: declared[key].routed_to(value) for key, value in routes.items()}
 
     def route(self, spec: Input) -> Input:
-        """The input actually read for the declared ``spec``: itself, or where ``inputs:`` routed it."""
+        """The input actually read for the declared `spec`: itself, or where `inputs:` routed it."""
         if self._routes and not spec.routed_from:
             return self._routes.get(spec.key, spec)
         return spec
@@ -450,18 +452,18 @@ class Loss(nn.Module, Generic[P]):
 
     @property
     def term_label(self) -> str:
-        """The term's name for messages, with the loss type when they differ: ``'answer' (cross_entropy)``."""
+        """The term's name for messages, with the loss type when they differ: `'answer' (cross_entropy)`."""
         loss_type = type(self).type_name()
         return repr(self.term_name) if self.term_name == loss_type else f"{self.term_name!r} ({loss_type})"
 
     def _name_in(self, exc: BaseException) -> None:
-        """Add a note naming this term to ``exc`` (it keeps its type, message and traceback)."""
+        """Add a note naming this term to `exc` (it keeps its type, message and traceback)."""
         if not torch.compiler.is_compiling():
             exc.add_note(f"raised by loss term {self.term_label}")
 
     def _check_batches(self, exc: Exception, sample_list: object, model_output: object) -> None:
-        """Raise a :class:`LossInputError` (from ``exc``) when a batch argument is not a mapping: ``exc`` (e.g.
-        torch's ``IndexError`` for ``tensor["scores"]``) came from that. Eager only (the error path)."""
+        """Raise a [`LossInputError`][typed_losses.LossInputError] (from `exc`) when a batch argument is not a mapping: `exc` (e.g.
+        torch's `IndexError` for `tensor["scores"]`) came from that. Eager only (the error path)."""
         if torch.compiler.is_compiling():
             return
         for source, batch in (("sample_list", sample_list), ("model_output", model_output)):
@@ -476,10 +478,10 @@ class Loss(nn.Module, Generic[P]):
                 ) from exc
 
     def _subscript_error(self, exc: KeyError, sample_list: object, model_output: object) -> LossInputError | None:
-        """The :class:`LossInputError` for a key read by subscription and missing from the batch, else ``None``.
+        """The [`LossInputError`][typed_losses.LossInputError] for a key read by subscription and missing from the batch, else `None`.
 
         A key that one mapping holds was read from the other (named); a key that both hold did not come from
-        them (``None``: the ``KeyError`` is the loss's own).
+        them (`None`: the `KeyError` is the loss's own).
         """
         if len(exc.args) != 1 or not isinstance(exc.args[0], str):
             return None
@@ -506,7 +508,7 @@ class Loss(nn.Module, Generic[P]):
     # -- reading inputs ------------------------------------------------------------------------------
 
     def read(self, spec: Input, sample_list: Batch, model_output: Batch) -> Tensor:
-        """Read a required tensor input, raising :class:`LossInputError` naming what is missing."""
+        """Read a required tensor input, raising [`LossInputError`][typed_losses.LossInputError] naming what is missing."""
         if self._routes:
             spec = self._routes.get(spec.key, spec)
         if spec._flat:  # the common case, inline: one subscript, one check
@@ -521,7 +523,7 @@ class Loss(nn.Module, Generic[P]):
         return value  # type: ignore[no-any-return]
 
     def read_optional(self, spec: Input, sample_list: Batch, model_output: Batch) -> Tensor | None:
-        """Read an optional tensor input: ``None`` when the key is absent."""
+        """Read an optional tensor input: `None` when the key is absent."""
         spec = self.route(spec)
         value = find(sample_list if spec.source == "sample_list" else model_output, spec._path)
         if value is None:
@@ -565,9 +567,9 @@ class Loss(nn.Module, Generic[P]):
             raise self.input_error(spec, f"expected {spec.describe()}, found dtype {value.dtype}")
 
     def input_error(self, spec: Input, problem: str) -> LossShapeError:
-        """A :class:`LossShapeError` about ``spec``, prefixed with this loss's term name (``raise`` it).
+        """A [`LossShapeError`][typed_losses.LossShapeError] about `spec`, prefixed with this loss's term name (`raise` it).
 
-        Under ``torch.compile`` it raises the error itself (see ``_raise_while_compiling``).
+        Under `torch.compile` it raises the error itself (see `_raise_while_compiling`).
         """
         spec = self.route(spec)
         return self._shape_error(f"loss {self.term_name!r}: {problem}", spec.key, spec.source)
@@ -578,17 +580,17 @@ class Loss(nn.Module, Generic[P]):
         return LossShapeError(message, term=self.term_name, key=key, source=source)
 
     def check_same_shape(self, first: Input, a: Tensor, second: Input, b: Tensor) -> None:
-        """Raise :class:`LossShapeError` naming both inputs when ``a`` and ``b`` differ in shape."""
+        """Raise [`LossShapeError`][typed_losses.LossShapeError] naming both inputs when `a` and `b` differ in shape."""
         if a.shape != b.shape:
             raise self.shape_mismatch(first, a, second, b, "must have the same shape")
 
     def check_same_size(self, first: Input, a: Tensor, second: Input, b: Tensor, dim: int) -> None:
-        """Raise :class:`LossShapeError` when ``a.size(dim) != b.size(dim)``."""
+        """Raise [`LossShapeError`][typed_losses.LossShapeError] when `a.size(dim) != b.size(dim)`."""
         if a.size(dim) != b.size(dim):
             raise self.shape_mismatch(first, a, second, b, f"must agree in dimension {dim}")
 
     def shape_mismatch(self, first: Input, a: Tensor, second: Input, b: Tensor, problem: str) -> LossShapeError:
-        """A :class:`LossShapeError` naming two inputs and their shapes (``raise`` it)."""
+        """A [`LossShapeError`][typed_losses.LossShapeError] naming two inputs and their shapes (`raise` it)."""
         first, second = self.route(first), self.route(second)
         return self._shape_error(
             f"loss {self.term_name!r}: {first.source}[{first.key!r}] {shape_of(a)} and "
@@ -599,22 +601,23 @@ class Loss(nn.Module, Generic[P]):
 
 
 def shape_of(tensor: Tensor) -> tuple[int, ...]:
-    """The shape of ``tensor`` as plain ints, for error messages.
+    """The shape of `tensor` as plain ints, for error messages.
 
-    Under ``torch.compile`` with dynamic shapes, ``tuple(tensor.shape)`` holds symbolic sizes and a message
+    Under `torch.compile` with dynamic shapes, `tuple(tensor.shape)` holds symbolic sizes and a message
     formatted from it is not a constant, so the error could not be raised as in eager mode;
-    ``operator.index`` makes Dynamo specialise each size to its value (harmless on the way to an error;
-    ``int()`` would keep it symbolic).
+    `operator.index` makes Dynamo specialise each size to its value (harmless on the way to an error;
+    `int()` would keep it symbolic).
 
-    >>> import torch
-    >>> shape_of(torch.zeros(2, 3))
-    (2, 3)
+    Examples:
+        >>> import torch
+        >>> shape_of(torch.zeros(2, 3))
+        (2, 3)
     """
     return tuple(operator.index(size) for size in tensor.shape)
 
 
 def find(batch: object, path: tuple[str, ...]) -> Any:
-    """The value at ``path`` in nested mappings, or ``None`` when a step is absent (or the value is None)."""
+    """The value at `path` in nested mappings, or `None` when a step is absent (or the value is None)."""
     value: Any = batch
     for part in path:
         if not isinstance(value, Mapping) or part not in value:
@@ -624,7 +627,7 @@ def find(batch: object, path: tuple[str, ...]) -> Any:
 
 
 def params_class_of(cls: type) -> type[ParamsInstance] | None:
-    """The attrs class given as generic argument to ``Loss[...]`` (or a generic subclass of it)."""
+    """The attrs class given as generic argument to `Loss[...]` (or a generic subclass of it)."""
     for base in getattr(cls, "__orig_bases__", ()):
         for arg in getattr(base, "__args__", ()):
             if isinstance(arg, type) and attrs.has(arg):
@@ -633,5 +636,5 @@ def params_class_of(cls: type) -> type[ParamsInstance] | None:
 
 
 def describe_inputs(inputs: Sequence[Input]) -> list[str]:
-    """One line per declared input, for docs and ``typed-losses list``."""
+    """One line per declared input, for docs and `typed-losses list`."""
     return [spec.describe() + (f" - {spec.doc}" if spec.doc else "") for spec in inputs]

@@ -1,7 +1,7 @@
-"""The loss registry: name -> (loss class, params class), and ``@register_loss``.
+"""The loss registry: name -> (loss class, params class), and `@register_loss`.
 
 Losses register themselves when their module is imported. The built-in catalog and third-party packages
-are found through the entry-point group ``typed_losses.losses``, loaded the first time a name is looked up,
+are found through the entry-point group `typed_losses.losses`, loaded the first time a name is looked up,
 so this module never imports the catalog.
 
 Thread safety: lookups may run in many threads at once, also before the entry points have loaded (every
@@ -49,24 +49,38 @@ class LossSpec:
 
     @property
     def summary(self) -> str:
-        """The first line of the loss class's docstring."""
+        """The first line of the loss class's docstring, as plain text (a cross-reference is its name)."""
         text = (self.loss_class.__doc__ or "").strip()
-        return text.splitlines()[0] if text else ""
+        return plain_text(text.splitlines()[0]) if text else ""
+
+
+#: A Markdown cross-reference of the docstrings (mkdocstrings): [`Name`][typed_losses.Name].
+_CROSSREF = re.compile(r"\[(`[^`]+`)\]\[[\w.]+\]")
+
+
+def plain_text(markdown: str) -> str:
+    """Docstring text for a terminal or a schema: a cross-reference is shown as its code span.
+
+    Examples:
+        >>> plain_text("raises [`LossShapeError`][typed_losses.LossShapeError]")
+        'raises `LossShapeError`'
+    """
+    return _CROSSREF.sub(r"\1", markdown)
 
 
 def suggest(name: str, candidates: list[str], *, cutoff: float = 0.6) -> str | None:
-    """A did-you-mean hint for ``name`` among ``candidates``, or ``None``."""
+    """A did-you-mean hint for `name` among `candidates`, or `None`."""
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=cutoff)
     return f"did you mean {close[0]!r}?" if close else None
 
 
 #: How close an unknown loss name must be to a registered one for a did-you-mean (difflib's ratio): a
-#: typo (``cross_entropi``, ``msee``), not a different loss that shares a few letters.
+#: typo (`cross_entropi`, `msee`), not a different loss that shares a few letters.
 LOSS_NAME_CUTOFF = 0.75
 
 
 class Registry:
-    """Maps loss names to :class:`LossSpec`; one global instance is :data:`REGISTRY`."""
+    """Maps loss names to [`LossSpec`][typed_losses.LossSpec]; one global instance is [`REGISTRY`][typed_losses.REGISTRY]."""
 
     def __init__(self, *, entry_point_group: str | None = ENTRY_POINT_GROUP) -> None:
         self._by_name: dict[str, LossSpec] = {}
@@ -80,7 +94,7 @@ class Registry:
     # -- registration ----------------------------------------------------------------------------------
 
     def register(self, name: str, loss_class: type[Loss[Any]], *, params: type[Any] | None = None) -> LossSpec:
-        """Register ``loss_class`` under ``name``; raise ``TypeError``/``ValueError`` on a bad declaration."""
+        """Register `loss_class` under `name`; raise `TypeError`/`ValueError` on a bad declaration."""
         where = f"{loss_class.__module__}.{loss_class.__qualname__}"
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValueError(
@@ -123,7 +137,7 @@ class Registry:
         return spec
 
     def unregister(self, name: str) -> None:
-        """Remove ``name`` (for tests and interactive sessions)."""
+        """Remove `name` (for tests and interactive sessions)."""
         with self._lock:
             self._by_name.pop(name, None)
 
@@ -135,7 +149,7 @@ class Registry:
     # -- lookup -----------------------------------------------------------------------------------------
 
     def get(self, name: str) -> LossSpec | None:
-        """The spec registered as ``name``, or ``None``; loads entry points on a miss."""
+        """The spec registered as `name`, or `None`; loads entry points on a miss."""
         spec = self._by_name.get(name)
         if spec is None and not self._entry_points_loaded:
             self.load_entry_points()
@@ -167,7 +181,7 @@ class Registry:
 
     def suggest(self, name: str) -> str:
         """The hint for an unknown loss name: did-you-mean for a close match (a typo), otherwise how to load
-        the module that registers it. The one place that says this: the config checker, ``build_loss``,
+        the module that registers it. The one place that says this: the config checker, `build_loss`,
         checkpoints and the command line all use it.
         """
         close = suggest(name, self.names(), cutoff=LOSS_NAME_CUTOFF) if isinstance(name, str) else None
@@ -185,7 +199,7 @@ class Registry:
         )
 
     def for_params(self, params_class: type[Any]) -> list[LossSpec]:
-        """Every spec whose params class is exactly ``params_class``."""
+        """Every spec whose params class is exactly `params_class`."""
         self.load_entry_points()
         return [s for s in self._specs().values() if s.params_class is params_class]
 
@@ -221,8 +235,8 @@ class Registry:
 
 
 def _is_frozen(cls: type[Any]) -> bool:
-    """Whether instances of the attrs class ``cls`` refuse every assignment (probed on a bare instance,
-    through attrs' public ``FrozenInstanceError``: no private attrs names)."""
+    """Whether instances of the attrs class `cls` refuse every assignment (probed on a bare instance,
+    through attrs' public `FrozenInstanceError`: no private attrs names)."""
     try:
         probe = object.__new__(cls)
     except Exception:
@@ -244,16 +258,16 @@ def _same_definition(a: type[Any], b: type[Any]) -> bool:
     return a is b or (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
 
 
-#: The global registry that ``register_loss`` and ``LossCollection.from_config`` use.
+#: The global registry that `register_loss` and `LossCollection.from_config` use.
 REGISTRY = Registry()
 
 
 def register_loss(name: str, *, params: type[Any] | None = None) -> Callable[[L], L]:
-    """Class decorator registering a :class:`~typed_losses.Loss` subclass under ``name``.
+    """Class decorator registering a [`Loss`][typed_losses.Loss] subclass under `name`.
 
-    The params class is the generic argument (``class MyLoss(Loss[MyParams])``); ``params=`` overrides it.
+    The params class is the generic argument (`class MyLoss(Loss[MyParams])`); `params=` overrides it.
 
-    Example:
+    Examples:
         >>> import attrs, torch
         >>> from typed_losses import Loss, LossCollection, model_input
         >>> @attrs.frozen
@@ -281,14 +295,14 @@ def register_loss(name: str, *, params: type[Any] | None = None) -> Callable[[L]
 
 
 def load_plugin(module: str) -> ModuleType:
-    """Import a user module that registers losses (``--plugin``), and return it.
+    """Import a user module that registers losses (`--plugin`), and return it.
 
-    ``module`` is a module name (``my_package.losses``) or a path to a ``.py`` file (``./my_losses.py``).
-    A module name is looked up on ``sys.path`` and in the current directory, as ``python -m`` does (the
-    current directory is put first on ``sys.path`` when it is not there). A file is imported under its
-    stem as module name, with its folder added to ``sys.path`` (as ``python FILE`` does), so that it can
+    `module` is a module name (`my_package.losses`) or a path to a `.py` file (`./my_losses.py`).
+    A module name is looked up on `sys.path` and in the current directory, as `python -m` does (the
+    current directory is put first on `sys.path` when it is not there). A file is imported under its
+    stem as module name, with its folder added to `sys.path` (as `python FILE` does), so that it can
     import its neighbours and spawned workers can import it again. Every failure (an empty or relative
-    name, a missing module or file, a plugin raising while it is imported) raises ``ImportError`` whose
+    name, a missing module or file, a plugin raising while it is imported) raises `ImportError` whose
     message is one line naming the plugin.
     """
     if not isinstance(module, str) or not module.strip():

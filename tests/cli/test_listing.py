@@ -22,10 +22,10 @@ def test_list_names_shows_only_those_in_the_order_given() -> None:
         0,
         [
             "mse  (MSELoss, params MSEParams)",
-            "    Mean squared error between scores and targets over all elements (``nn.MSELoss()``).",
+            "    Mean squared error between scores and targets over all elements (`nn.MSELoss()`).",
             "    params: none",
             "bce_kl  (BinaryCrossEntropyKlLoss, params BinaryCrossEntropyKlParams)",
-            "    Two terms: ``kl`` = weight_softmax x softmax_kldiv and ``bce`` = logit_bce.",
+            "    Two terms: `kl` = weight_softmax x softmax_kldiv and `bce` = logit_bce.",
             "    weight_softmax: float = required [>= 0]  - weight of the softmax KL term (required)",
         ],
     )

@@ -1,10 +1,10 @@
 """The bounds on what a config may be: its size, its node count and its nesting depth, in one place.
 
-:data:`MAX_DEPTH` (200 levels) is read by every path that takes a config: the YAML loader, the checker
+`MAX_DEPTH` (200 levels) is read by every path that takes a config: the YAML loader, the checker
 (plain data, OmegaConf nodes, checkpoint states), and collections built from Python. Below it nothing
 fails for depth: OmegaConf builds a node in about 11 Python frames a level, copying and pickling a deep
-``multi`` tree take about 6 a level, so a config that nests deeper than Python's default recursion limit
-allows raises that limit once, to a bound computed from :data:`MAX_DEPTH` (:func:`ensure_headroom`).
+`multi` tree take about 6 a level, so a config that nests deeper than Python's default recursion limit
+allows raises that limit once, to a bound computed from `MAX_DEPTH` (`ensure_headroom()`).
 Typical configs (a few levels) never change it.
 """
 
@@ -25,7 +25,7 @@ __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "check_depth", "ensure_headroo
 #: Bounds on what a document may expand to (after aliases and merge keys), nest and weigh. A loss config
 #: is a few hundred nodes and MMF's largest configs a few thousand; room is left for long inline lists
 #: (per-class weights). OmegaConf needs about 0.3 ms a node, so the bound is also a bound on load time;
-#: ``load_yaml(..., max_nodes=N)`` changes it for one call.
+#: `load_yaml(..., max_nodes=N)` changes it for one call.
 MAX_NODES = 100_000
 MAX_DEPTH = 200
 MAX_BYTES = 8 * 1024 * 1024
@@ -38,10 +38,10 @@ _LIMIT_LOCK = threading.Lock()
 
 
 def ensure_headroom(levels: int) -> None:
-    """Make sure Python's recursion limit lets a config nested ``levels`` deep be built and used.
+    """Make sure Python's recursion limit lets a config nested `levels` deep be built and used.
 
-    Raises the limit (never lowers it) to ``CALLER_FRAMES + FRAMES_PER_LEVEL * levels``, with ``levels`` at
-    most :data:`MAX_DEPTH`: a bound, reached only by configs nested about 50 levels deep or more.
+    Raises the limit (never lowers it) to `CALLER_FRAMES + FRAMES_PER_LEVEL * levels`, with `levels` at
+    most `MAX_DEPTH`: a bound, reached only by configs nested about 50 levels deep or more.
     """
     needed = CALLER_FRAMES + FRAMES_PER_LEVEL * min(levels, MAX_DEPTH)
     if sys.getrecursionlimit() < needed:
@@ -51,7 +51,7 @@ def ensure_headroom(levels: int) -> None:
 
 
 def nesting(value: object) -> tuple[int, tuple[Key, ...]]:
-    """How deep ``value`` (plain data or OmegaConf nodes) nests, and the path to its deepest node.
+    """How deep `value` (plain data or OmegaConf nodes) nests, and the path to its deepest node.
 
     Counted as the YAML loader counts: a scalar or an empty container is 0 levels, a container one more
     than its deepest value. Computed without recursion; a value shared by several containers is measured
@@ -90,8 +90,8 @@ def nesting(value: object) -> tuple[int, tuple[Key, ...]]:
 
 
 def _depth(value: object) -> int:
-    """How deep ``value`` nests (as :func:`nesting` counts), quickly; past :data:`MAX_DEPTH`, some number
-    past it (a container holding itself counts as too deep here: :func:`nesting` tells)."""
+    """How deep `value` nests (as `nesting()` counts), quickly; past `MAX_DEPTH`, some number
+    past it (a container holding itself counts as too deep here: `nesting()` tells)."""
     deepest = 0
     reached: dict[int, int] = {}  # id of a container -> the greatest depth it was walked from
     stack: list[tuple[object, int]] = [(value, 0)]
@@ -144,9 +144,9 @@ def _children(item: object) -> list[tuple[Key, Any]]:
 
 
 def check_depth(value: object, label: str) -> None:
-    """Refuse a ``losses`` value nested deeper than :data:`MAX_DEPTH` (a :class:`LossConfigError` at the
+    """Refuse a `losses` value nested deeper than `MAX_DEPTH` (a [`LossConfigError`][typed_losses.LossConfigError] at the
     entry holding the deepest node, positioned when the value was loaded from a file); make room for one
-    that is not (:func:`ensure_headroom`)."""
+    that is not (`ensure_headroom()`)."""
     levels = _depth(value)
     if levels <= MAX_DEPTH:
         ensure_headroom(levels)

@@ -1,8 +1,8 @@
 """The cattrs converter between plain config data and params instances.
 
-cattrs' defaults are lenient in ways that hide mistakes (``1.7`` -> ``int`` 1, ``'no'`` -> ``True``,
-``"12"`` -> ``[1.0, 2.0]``, unknown keys dropped), so this converter forbids extra keys and installs
-strict hooks: each raises :class:`ValueError` with a message saying what was expected and what was found.
+cattrs' defaults are lenient in ways that hide mistakes (`1.7` -> `int` 1, `'no'` -> `True`,
+`"12"` -> `[1.0, 2.0]`, unknown keys dropped), so this converter forbids extra keys and installs
+strict hooks: each raises `ValueError` with a message saying what was expected and what was found.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typed_losses.weighting import WEIGHT_KINDS, WeightForm, WeightParams
 __all__ = ["config_params", "converter", "unstructure_params"]
 
 
-#: ``'abc' (str)`` - how a wrong value is shown in messages (the rule lives in :mod:`typed_losses.rules`).
+#: `'abc' (str)` - how a wrong value is shown in messages (the rule lives in :mod:`typed_losses.rules`).
 
 
 def _expected(tp: Any, value: object) -> ValueError:
@@ -131,8 +131,8 @@ converter.register_structure_hook_func(is_term_type, _structure_term)
 
 
 def config_params(params: attrs.AttrsInstance) -> dict[str, Any] | list[Any]:
-    """``params`` as a config writes them: :func:`unstructure_params`, except that params made of one list
-    of loss entries (``multi``'s) are that list, as in MMF's configs (a level less of nesting each)."""
+    """`params` as a config writes them: [`unstructure_params()`][typed_losses.unstructure_params], except that params made of one list
+    of loss entries (`multi`'s) are that list, as in MMF's configs (a level less of nesting each)."""
     data = unstructure_params(params)
     fields = list(data)
     if len(fields) == 1 and fields[0] in term_sequence_fields(type(params)):

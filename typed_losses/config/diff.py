@@ -16,7 +16,7 @@ ABSENT = "(absent)"
 
 @attrs.frozen
 class Difference:
-    """One place where two plain configs differ; ``first``/``second`` are reprs (or ``(absent)``)."""
+    """One place where two plain configs differ; `first`/`second` are reprs (or `(absent)`)."""
 
     path: str
     first: str
@@ -24,7 +24,7 @@ class Difference:
 
 
 def differences(first: Any, second: Any, label: str = "losses", *, limit: int = 10) -> list[Difference]:
-    """Up to ``limit`` places where the plain values differ, in document order (empty: equal)."""
+    """Up to `limit` places where the plain values differ, in document order (empty: equal)."""
     out: list[Difference] = []
     _walk(first, second, (), label, out, limit)
     return out
@@ -56,7 +56,7 @@ def _walk(a: Any, b: Any, path: tuple[Key, ...], label: str, out: list[Differenc
 
 
 def _kind(value: Any) -> type:
-    """``1`` and ``1.0`` compare equal; ``True`` and ``1`` do not."""
+    """`1` and `1.0` compare equal; `True` and `1` do not."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float
     return type(value)

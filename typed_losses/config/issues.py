@@ -1,4 +1,4 @@
-"""Collecting the problems of one ``losses`` value as positioned :class:`~typed_losses.errors.ConfigIssue` values."""
+"""Collecting the problems of one `losses` value as positioned [`ConfigIssue`][typed_losses.ConfigIssue] values."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ __all__ = ["Locator", "render_path"]
 
 @attrs.define
 class Locator:
-    """Knows where a ``losses`` value sits (document path, label, source map) and collects issues.
+    """Knows where a `losses` value sits (document path, label, source map) and collects issues.
 
-    Paths given to :meth:`add` are relative to the ``losses`` value (``(1, "params", "gamma")``); the
-    issue's path is that path after ``label``, its position is where the document wrote it. Below a node
-    reached through an interpolation (``params: ${defaults}``), positions are those of the target
-    (:meth:`moved_to`).
+    Paths given to `add()` are relative to the `losses` value (`(1, "params", "gamma")`); the
+    issue's path is that path after `label`, its position is where the document wrote it. Below a node
+    reached through an interpolation (`params: ${defaults}`), positions are those of the target
+    (`moved_to()`).
     """
 
     label: str
@@ -32,14 +32,14 @@ class Locator:
     _rels: list[tuple[Key, ...]] = attrs.field(factory=list)
 
     def add(self, rel: tuple[Key, ...], message: str, *, hint: str | None = None, at_key: bool = False) -> None:
-        """Record a problem at ``rel`` (relative to the ``losses`` value)."""
+        """Record a problem at `rel` (relative to the `losses` value)."""
         self._add(render_path(self.label, rel), self.document_path(rel), message, hint, at_key)
         self._rels.append(rel)
 
     def add_in_document(
         self, doc: tuple[Key, ...], message: str, *, hint: str | None = None, at_key: bool = False
     ) -> None:
-        """Record a problem at the document path ``doc`` (outside the ``losses`` value)."""
+        """Record a problem at the document path `doc` (outside the `losses` value)."""
         self._add(render_path("", doc), doc, message, hint, at_key)
         self._rels.append(())
 
@@ -54,7 +54,7 @@ class Locator:
         self.issues.append(ConfigIssue(path, message, line, column, hint, file))
 
     def document_path(self, rel: tuple[Key, ...]) -> tuple[Key, ...]:
-        """Where ``rel`` is written in the document (through interpolations, see :meth:`moved_to`)."""
+        """Where `rel` is written in the document (through interpolations, see `moved_to()`)."""
         if self.moved:
             for size in range(len(rel), -1, -1):
                 target = self.moved.get(rel[:size])
@@ -63,11 +63,11 @@ class Locator:
         return (*self.doc_path, *rel)
 
     def moved_to(self, rel: tuple[Key, ...], doc: tuple[Key, ...]) -> None:
-        """The value at ``rel`` is the document's node at ``doc`` (an interpolation points there)."""
+        """The value at `rel` is the document's node at `doc` (an interpolation points there)."""
         self.moved[rel] = doc
 
     def label_of(self, rel: tuple[Key, ...]) -> str:
-        """The dotted path of ``rel`` (``model.losses[1]``)."""
+        """The dotted path of `rel` (`model.losses[1]`)."""
         return render_path(self.label, rel)
 
     def in_order(self) -> list[ConfigIssue]:

@@ -1,4 +1,4 @@
-"""Paths into a config document: ``Key`` steps, their dotted rendering (``losses[1].params.margin``), and
+"""Paths into a config document: `Key` steps, their dotted rendering (`losses[1].params.margin`), and
 finding nodes by path or by key name without resolving values."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ Key = str | int
 
 
 def render_path(label: str, rel: tuple[Key, ...]) -> str:
-    """``label`` followed by ``rel`` in dotted form: ``losses[1].params.margin``."""
+    """`label` followed by `rel` in dotted form: `losses[1].params.margin`."""
     out = label
     for part in rel:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -24,7 +24,7 @@ def render_path(label: str, rel: tuple[Key, ...]) -> str:
 
 
 def followed(node: Node) -> Node:
-    """The container an interpolation such as ``${shared.ce}`` points at, else ``node`` itself (also when
+    """The container an interpolation such as `${shared.ce}` points at, else `node` itself (also when
     the interpolation does not resolve: the checker reports that where it reads the value)."""
     if not node._is_interpolation():
         return node
@@ -36,9 +36,9 @@ def followed(node: Node) -> Node:
 
 
 def node_at(node: Node, path: Sequence[Key]) -> Node | None:
-    """The node at ``path`` below ``node`` (list indices as ints or digit strings); ``None`` when a step
-    does not exist. The last node is not resolved (a ``???`` value is a node too); steps through an
-    interpolated container (``model: ${base}``) follow it."""
+    """The node at `path` below `node` (list indices as ints or digit strings); `None` when a step
+    does not exist. The last node is not resolved (a `???` value is a node too); steps through an
+    interpolated container (`model: ${base}`) follow it."""
     for part in path:
         node = followed(node)
         child: object = None
@@ -53,8 +53,8 @@ def node_at(node: Node, path: Sequence[Key]) -> Node | None:
 
 
 def find_key(node: Node, key: str, *, skip: Sequence[str] = ()) -> list[tuple[tuple[Key, ...], Node]]:
-    """Every value of a mapping key named ``key`` below ``node`` with its path from ``node``, in document
-    order, unresolved; the values of keys in ``skip`` are not searched."""
+    """Every value of a mapping key named `key` below `node` with its path from `node`, in document
+    order, unresolved; the values of keys in `skip` are not searched."""
     found: list[tuple[tuple[Key, ...], Node]] = []
     _find(node, (), key, skip, found)
     return found

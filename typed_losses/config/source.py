@@ -22,11 +22,11 @@ EXPECTED_LOSSES = "expected a list of loss entries or a mapping of term names to
 
 
 def as_node(value: object, label: str) -> tuple[Node | None, Locator]:
-    """``value`` as an OmegaConf node, with a locator knowing where it sits in its document.
+    """`value` as an OmegaConf node, with a locator knowing where it sits in its document.
 
     A node is taken as it is; plain data (lists, tuples, mappings, a single loss name) becomes a new
-    node. What OmegaConf cannot represent (an unsupported value, keys ``1`` and ``'1'`` in one mapping, a
-    malformed ``${``) is an issue at its path, and the result is ``None``.
+    node. What OmegaConf cannot represent (an unsupported value, keys `1` and `'1'` in one mapping, a
+    malformed `${`) is an issue at its path, and the result is `None`.
     """
     if isinstance(value, Node):
         source, path = source_map_of(value)
@@ -54,11 +54,11 @@ _INTERPOLATION = re.compile(r"(\\*)\$\{")
 
 
 def literal_data(value: Any) -> Any:
-    """``value`` with every string escaped for OmegaConf, so that checking keeps it literally.
+    """`value` with every string escaped for OmegaConf, so that checking keeps it literally.
 
-    ``${...}`` becomes ``\\${...}`` (and backslashes before it are doubled): OmegaConf then gives back
-    the original text instead of evaluating an interpolation or a resolver such as ``oc.env``. For data
-    that is not a config text: checkpoint states, Python values (``Term(..., name="a${b}")``).
+    `${...}` becomes `\\${...}` (and backslashes before it are doubled): OmegaConf then gives back
+    the original text instead of evaluating an interpolation or a resolver such as `oc.env`. For data
+    that is not a config text: checkpoint states, Python values (`Term(..., name="a${b}")`).
     Containers are copied (tuples become lists; a container met twice is copied once, so a container
     holding itself stays so, for the checker to report); nothing else changes. Iterative: any depth.
     """
@@ -91,8 +91,8 @@ def _literal_scalar(value: Any) -> Any:
 
 
 def _omegaconf_input(value: Any) -> Any:
-    """``value`` with every tuple a list and every mapping a ``dict`` (omegaconf 2.4 makes tuples
-    ``TupleConfig``s where 2.3 makes lists, and the versions differ on other mapping types)."""
+    """`value` with every tuple a list and every mapping a `dict` (omegaconf 2.4 makes tuples
+    `TupleConfig`s where 2.3 makes lists, and the versions differ on other mapping types)."""
     if isinstance(value, (list, tuple)):
         return [_omegaconf_input(item) for item in value]
     if isinstance(value, Mapping) and not isinstance(value, Node):
@@ -103,7 +103,7 @@ def _omegaconf_input(value: Any) -> Any:
 def _key_clashes(
     value: object, rel: tuple[Key, ...], on_path: frozenset[int] = frozenset()
 ) -> list[tuple[tuple[Key, ...], str]]:
-    """Mappings with two keys that are one key in a config (``1`` and ``'1'``)."""
+    """Mappings with two keys that are one key in a config (`1` and `'1'`)."""
     found: list[tuple[tuple[Key, ...], str]] = []
     if id(value) in on_path:  # a container holding itself: reported by unrepresentable
         return found
@@ -124,9 +124,9 @@ def _key_clashes(
 
 
 def unrepresentable(value: object) -> list[tuple[tuple[Key, ...], str]]:
-    """The innermost parts of plain ``value`` that OmegaConf refuses (paths and reasons, one line each).
+    """The innermost parts of plain `value` that OmegaConf refuses (paths and reasons, one line each).
 
-    Run only after ``OmegaConf.create`` failed: it tries the parts one by one.
+    Run only after `OmegaConf.create` failed: it tries the parts one by one.
     """
     return _unrepresentable(value, (), set())
 

@@ -1,7 +1,7 @@
 """Safe YAML loading that remembers where every node was written.
 
-:func:`load_yaml` returns an OmegaConf container and records a :class:`SourceMap` for it, so that errors
-found later in any part of that container can be reported as ``file:line:column``. Loading is safe:
+[`load_yaml()`][typed_losses.load_yaml] returns an OmegaConf container and records a `SourceMap` for it, so that errors
+found later in any part of that container can be reported as `file:line:column`. Loading is safe:
 no Python tags, a bound on alias expansion ("billion laughs"), on nesting depth and on file size, and
 duplicate keys are errors (PyYAML silently keeps the last one).
 """
@@ -56,7 +56,7 @@ class SourceMap:
     keys: dict[tuple[Key, ...], Location]
 
     def locate(self, path: tuple[Key, ...], *, at_key: bool = False) -> Location | None:
-        """Where ``path`` was written: its key (``at_key``, when it has one) or its value.
+        """Where `path` was written: its key (`at_key`, when it has one) or its value.
 
         A path that does not exist in the document (an absent key) is placed at its nearest existing
         ancestor.
@@ -81,7 +81,7 @@ def _remember(container: Container, source: SourceMap) -> None:
 
 
 def path_of(node: Node) -> tuple[tuple[Key, ...], Container]:
-    """The path of ``node`` from its root, and the root."""
+    """The path of `node` from its root, and the root."""
     parts: list[Key] = []
     current: Node = node
     parent = current._get_parent()
@@ -95,7 +95,7 @@ def path_of(node: Node) -> tuple[tuple[Key, ...], Container]:
 
 
 def source_map_of(node: Node) -> tuple[SourceMap | None, tuple[Key, ...]]:
-    """The source map of the document ``node`` belongs to (if loaded by us) and ``node``'s path in it."""
+    """The source map of the document `node` belongs to (if loaded by us) and `node`'s path in it."""
     path, root = path_of(node)
     entry = _SOURCES.get(id(root))
     if entry is None or entry[0]() is not root:
@@ -106,11 +106,11 @@ def source_map_of(node: Node) -> tuple[SourceMap | None, tuple[Key, ...]]:
 def load_yaml(path: str | os.PathLike[str], *, max_nodes: int = MAX_NODES) -> DictConfig | ListConfig:
     """Load a YAML config file safely into OmegaConf, keeping node positions for error messages.
 
-    Raises :class:`~typed_losses.LossConfigError` for unreadable files, YAML syntax errors, unsafe tags,
-    duplicate keys and documents that exceed the size, depth or node bounds (``max_nodes`` counts the
+    Raises [`LossConfigError`][typed_losses.LossConfigError] for unreadable files, YAML syntax errors, unsafe tags,
+    duplicate keys and documents that exceed the size, depth or node bounds (`max_nodes` counts the
     nodes after aliases and merge keys are expanded).
 
-    Example:
+    Examples:
         >>> import pathlib, tempfile
         >>> from typed_losses import LossConfigError, check_losses, load_yaml
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "config.yaml"
@@ -129,11 +129,11 @@ def load_yaml(path: str | os.PathLike[str], *, max_nodes: int = MAX_NODES) -> Di
 
 
 def read_config_file(path: str | os.PathLike[str]) -> str:
-    """The text of a config file: only a regular file is read, and at most ``MAX_BYTES`` of it.
+    """The text of a config file: only a regular file is read, and at most `MAX_BYTES` of it.
 
     A FIFO, a device or a directory is refused before anything is read (reading a FIFO would wait for a
-    writer, ``/dev/zero`` never ends); the size that ``stat`` reports is not trusted (``/proc`` files say
-    0), so at most ``MAX_BYTES + 1`` bytes are read. Problems raise :class:`~typed_losses.LossConfigError`.
+    writer, `/dev/zero` never ends); the size that `stat` reports is not trusted (`/proc` files say
+    0), so at most `MAX_BYTES + 1` bytes are read. Problems raise [`LossConfigError`][typed_losses.LossConfigError].
     """
     name = os.fspath(path)
     try:
@@ -165,7 +165,7 @@ def read_config_file(path: str | os.PathLike[str]) -> str:
 
 
 def _file_kind(mode: int) -> str | None:
-    """``None`` for a regular file, else what the file is (``"a FIFO"``, ``"a directory"``, ...)."""
+    """`None` for a regular file, else what the file is (`"a FIFO"`, `"a directory"`, ...)."""
     if stat.S_ISREG(mode):
         return None
     for test, kind in (
@@ -181,9 +181,9 @@ def _file_kind(mode: int) -> str | None:
 
 
 def load_yaml_text(text: str, *, file: str | None = None, max_nodes: int = MAX_NODES) -> DictConfig | ListConfig:
-    """Like :func:`load_yaml` for YAML given as a string (``file`` names it in messages).
+    """Like [`load_yaml()`][typed_losses.load_yaml] for YAML given as a string (`file` names it in messages).
 
-    Example:
+    Examples:
         >>> config = load_yaml_text("losses: [logit_bce]\\nlosses: [mse]\\n", file="config.yaml")
         Traceback (most recent call last):
         ...
@@ -255,7 +255,7 @@ def _reader_error(file: str | None, text: str, exc: yaml.reader.ReaderError) -> 
 
 
 def _check_expansion(root: yaml.Node, file: str | None, max_nodes: int) -> None:
-    """Refuse a document whose aliases and merge keys expand past ``max_nodes`` ("billion laughs").
+    """Refuse a document whose aliases and merge keys expand past `max_nodes` ("billion laughs").
 
     Counts the expanded size of every distinct node once (aliases share nodes), before anything is
     expanded, so a bomb costs time and memory proportional to its text, not to its expansion.
@@ -299,7 +299,7 @@ def _too_many_nodes(file: str | None, node: yaml.Node, max_nodes: int) -> LossCo
 
 
 def _merge_sources(node: yaml.MappingNode) -> list[yaml.MappingNode]:
-    """The mappings that the merge keys of ``node`` merge, in order (anything else is left out)."""
+    """The mappings that the merge keys of `node` merge, in order (anything else is left out)."""
     sources: list[yaml.MappingNode] = []
     for key_node, value_node in node.value:
         if key_node.tag == _MERGE_TAG:
@@ -413,11 +413,11 @@ class _Builder:
         return result
 
     def merged(self, node: yaml.MappingNode) -> dict[Key, tuple[yaml.Node, yaml.Node]]:
-        """The key and value nodes of ``node`` once its merge keys (``<<``) are applied, by the YAML rule.
+        """The key and value nodes of `node` once its merge keys (`<<`) are applied, by the YAML rule.
 
-        Explicit keys win over merged ones, and in ``<<: [*a, *b]`` an earlier mapping wins over a later
+        Explicit keys win over merged ones, and in `<<: [*a, *b]` an earlier mapping wins over a later
         one (PyYAML 6.0.4 lets the later one win when keys are not interned strings, so PyYAML's
-        ``flatten_mapping`` is not used). Merged mappings may merge others in turn; the chains are
+        `flatten_mapping` is not used). Merged mappings may merge others in turn; the chains are
         followed without recursion (recursive aliases were refused before building).
         """
         stack: list[tuple[yaml.MappingNode, bool]] = [(node, False)]

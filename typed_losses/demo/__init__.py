@@ -1,8 +1,8 @@
-"""``typed-losses demo``: validate a losses config, then train a small model on synthetic data with it.
+"""`typed-losses demo`: validate a losses config, then train a small model on synthetic data with it.
 
-The default config is ``examples/demo.yaml``, packaged as ``typed_losses/demo/demo.yaml`` (a generated
-copy) so that an installed wheel runs the demo too. Results go to ``--out``: ``losses.csv``,
-``losses.json`` and, when matplotlib is installed, ``losses.png``.
+The default config is `examples/demo.yaml`, packaged as `typed_losses/demo/demo.yaml` (a generated
+copy) so that an installed wheel runs the demo too. Results go to `--out`: `losses.csv`,
+`losses.json` and, when matplotlib is installed, `losses.png`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def run_demo(
     out_dir: str | Path = DEFAULT_OUT,
     progress: ProgressMode = "auto",
 ) -> int:
-    """Validate ``config`` (or the bundled demo config), train, write the result files; 0 on success.
+    """Validate `config` (or the bundled demo config), train, write the result files; 0 on success.
 
     1 for an invalid config, a config whose losses need inputs the demo does not provide, or an output
     folder that cannot be written.

@@ -1,4 +1,4 @@
-"""The demo's result files: ``losses.csv``, ``losses.json`` and, with matplotlib, ``losses.png``."""
+"""The demo's result files: `losses.csv`, `losses.json` and, with matplotlib, `losses.png`."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ PLOT_MISSING = "losses.png not written: matplotlib is not installed (pip install
 
 
 def _plot_text(text: str) -> str:
-    """A name as matplotlib shows it literally: control characters escaped, ``$`` not read as math."""
+    """A name as matplotlib shows it literally: control characters escaped, `$` not read as math."""
     return printable(text).replace("$", r"\$")
 
 
 def write_csv(history: History, path: Path) -> Path:
-    """One row per step: ``step``, every term, ``total``, then ``weight/<term>`` for every term (its weight at
-    that step); floats written exactly (``repr``)."""
+    """One row per step: `step`, every term, `total`, then `weight/<term>` for every term (its weight at
+    that step); floats written exactly (`repr`)."""
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(("step", *history.columns))
@@ -32,8 +32,8 @@ def write_csv(history: History, path: Path) -> Path:
 
 
 def write_json(history: History, path: Path, *, config: str, seed: int) -> Path:
-    """``{"config", "seed", "steps", "losses": {column: [value per step]}, "weights": {term: [value per step]}}``:
-    the losses are every term and ``total``, the weights every term's weight at each step."""
+    """`{"config", "seed", "steps", "losses": {column: [value per step]}, "weights": {term: [value per step]}}`:
+    the losses are every term and `total`, the weights every term's weight at each step."""
     data = {
         "config": config,
         "seed": seed,
@@ -59,7 +59,7 @@ def smooth(values: list[float], beta: float = 0.9) -> list[float]:
 
 def write_png(history: History, path: Path, *, title: str) -> Path | None:
     """Per-term and total loss curves (raw, faint; smoothed, bold) and, below, every term's weight at each
-    step; ``None`` when matplotlib is missing.
+    step; `None` when matplotlib is missing.
 
     Uses the Agg canvas directly: no pyplot, no change to the process's matplotlib backend.
     """

@@ -1,8 +1,8 @@
 """Showing the demo's progress: a rich progress bar on a terminal, a few plain lines anywhere else.
 
-Both show running (smoothed) per-term losses, and say so: the bar's losses start with ``moving average:``,
+Both show running (smoothed) per-term losses, and say so: the bar's losses start with `moving average:`,
 the plain lines follow a header line saying what they show (`PLAIN_HEADER`). The weights that change during
-training (``weight/<term>``) are shown as they are at the step, never averaged: after ``at this step:`` on the
+training (`weight/<term>`) are shown as they are at the step, never averaged: after `at this step:` on the
 bar, and under a second header line (`WEIGHTS_HEADER`) in the plain form. The plain form prints
 the first step, every fifth of the run and the last step: readable in CI logs, with no control characters.
 """
@@ -39,7 +39,7 @@ BAR_WEIGHTS_LABEL = "at this step:"
 
 
 class Running:
-    """Bias-corrected exponential moving averages of each column (``beta`` 0.9: about the last 10 steps)."""
+    """Bias-corrected exponential moving averages of each column (`beta` 0.9: about the last 10 steps)."""
 
     def __init__(self, beta: float = 0.9) -> None:
         self.beta = beta
@@ -59,7 +59,7 @@ def format_values(values: dict[str, float]) -> str:
 
 
 def _split(values: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
-    """(the losses, the weights ``weight/<term>``) of a step's values."""
+    """(the losses, the weights `weight/<term>`) of a step's values."""
     losses = {name: value for name, value in values.items() if not name.startswith(WEIGHT_LOG_PREFIX)}
     weights = {name: value for name, value in values.items() if name.startswith(WEIGHT_LOG_PREFIX)}
     return losses, weights
@@ -108,7 +108,7 @@ class ProgressReporter:
             self.progress.stop()
 
     def __call__(self, step: int, steps: int, values: dict[str, float]) -> None:
-        """Show the step: ``values`` are the losses (averaged here) and ``weight/<term>`` values (shown as given)."""
+        """Show the step: `values` are the losses (averaged here) and `weight/<term>` values (shown as given)."""
         losses, weights = _split(values)
         running = self.running.update(losses)
         if self.progress is not None:

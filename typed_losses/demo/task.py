@@ -1,7 +1,7 @@
 """The demo's synthetic task: what it provides to the losses, and a check that a collection needs no more.
 
-Features ``x`` (B x 32) and soft answer scores (B x 10, rows sum to 1) made by a hidden linear teacher,
-all from a seeded generator: nothing is downloaded. The model's ``scores`` are logits (B x 10).
+Features `x` (B x 32) and soft answer scores (B x 10, rows sum to 1) made by a hidden linear teacher,
+all from a seeded generator: nothing is downloaded. The model's `scores` are logits (B x 10).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _losses(module: nn.Module) -> Iterator[Loss[Any]]:
 
 
 def missing_inputs(collection: LossCollection) -> list[str]:
-    """One message per required input that a loss of ``collection`` (nested ones included) declares and
+    """One message per required input that a loss of `collection` (nested ones included) declares and
     the demo does not provide; empty when the demo can train with it."""
     provided = {(source, key) for source, key in PROVIDED}
     messages = []
@@ -68,6 +68,6 @@ def missing_inputs(collection: LossCollection) -> list[str]:
 
 
 def describe_provided() -> str:
-    """``the demo provides sample_list['targets'] (...) and model_output['scores'] (...)``."""
+    """`the demo provides sample_list['targets'] (...) and model_output['scores'] (...)`."""
     parts = [f"{source}[{key!r}] ({text})" for (source, key), text in PROVIDED.items()]
     return "the demo provides " + " and ".join(parts)

@@ -20,11 +20,11 @@ LR = 0.01
 
 @attrs.define
 class History:
-    """Per-step values: ``columns`` and one row of floats per step.
+    """Per-step values: `columns` and one row of floats per step.
 
-    The columns are the losses as ``LossOutput.to_log()`` names them (every term, then ``total``), then
-    ``weight/<term>`` for every term: its weight at that step (constant weights too). ``varying`` lists the
-    weight columns that change during training (schedules, learned weights: those ``to_log()`` logs).
+    The columns are the losses as `LossOutput.to_log()` names them (every term, then `total`), then
+    `weight/<term>` for every term: its weight at that step (constant weights too). `varying` lists the
+    weight columns that change during training (schedules, learned weights: those `to_log()` logs).
     """
 
     columns: tuple[str, ...] = ()
@@ -37,27 +37,27 @@ class History:
 
     @property
     def loss_columns(self) -> tuple[str, ...]:
-        """The terms, then ``total``."""
+        """The terms, then `total`."""
         return tuple(c for c in self.columns if not c.startswith(WEIGHT_LOG_PREFIX))
 
     @property
     def weight_columns(self) -> tuple[str, ...]:
-        """``weight/<term>`` for every term, in config order."""
+        """`weight/<term>` for every term, in config order."""
         return tuple(c for c in self.columns if c.startswith(WEIGHT_LOG_PREFIX))
 
 
-#: Called after each step with (step, steps, the step's ``LossOutput.to_log()`` as floats): every term, the
-#: total, and ``weight/<term>`` for each weight that changes during training.
+#: Called after each step with (step, steps, the step's `LossOutput.to_log()` as floats): every term, the
+#: total, and `weight/<term>` for each weight that changes during training.
 OnStep = Callable[[int, int, dict[str, float]], None]
 
 
 def train(collection: LossCollection, *, steps: int, seed: int, on_step: OnStep | None = None) -> History:
-    """Train a small MLP on the synthetic task with ``collection``'s total loss; the same seed, the same history.
+    """Train a small MLP on the synthetic task with `collection`'s total loss; the same seed, the same history.
 
     Adam (on the model's parameters and the collection's: a learned weight trains with the model) with a
-    cosine learning-rate decay; ``collection.step()`` after every optimizer step advances the weight
+    cosine learning-rate decay; `collection.step()` after every optimizer step advances the weight
     schedules. Torch's global RNG state is restored afterwards. Raises what
-    the losses raise (:class:`~typed_losses.LossInputError` for inputs they cannot use). Runs on one
+    the losses raise ([`LossInputError`][typed_losses.LossInputError] for inputs they cannot use). Runs on one
     intra-op thread (restored afterwards).
     """
     history = History()

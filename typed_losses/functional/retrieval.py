@@ -1,13 +1,13 @@
 """Retrieval and metric-learning losses on embedding similarity matrices.
 
 MMF loops over the rows of the similarity matrix in Python and selects pairs with data-dependent boolean
-masks. Here every loss works on the whole ``B x B`` matrix with masks, ``torch.where`` and masked
+masks. Here every loss works on the whole `B x B` matrix with masks, `torch.where` and masked
 reductions, so there is no host-device synchronisation and the functions run under
-``torch.compile(fullgraph=True)``. Rows MMF skips (no positive or no negative pair) contribute exactly 0,
+`torch.compile(fullgraph=True)`. Rows MMF skips (no positive or no negative pair) contribute exactly 0,
 and the sum is divided by the full batch size B, as in MMF. The only Python branches are on shapes.
 
-The multi-similarity terms :math:`\\frac{1}{p}\\log(1 + \\sum_k e^{z_k})` are computed as a ``logsumexp``
-over ``[0, z_1, ..., z_n]`` (masked-out entries are ``-inf``): the same number as MMF's direct formula up
+The multi-similarity terms :math:`\\frac{1}{p}\\log(1 + \\sum_k e^{z_k})` are computed as a `logsumexp`
+over `[0, z_1, ..., z_n]` (masked-out entries are `-inf`): the same number as MMF's direct formula up
 to float rounding, without overflow for large similarities and without NaN gradients.
 """
 
@@ -30,11 +30,11 @@ __all__ = [
     "symmetric_cross_entropy",
 ]
 
-#: ``ms_loss``: a positive pair with similarity at or above ``1 - SELF_SIMILARITY`` counts as the sample
-#: itself (or an identical copy) and is dropped (MMF's hard-coded ``1e-5``).
+#: `ms_loss`: a positive pair with similarity at or above `1 - SELF_SIMILARITY` counts as the sample
+#: itself (or an identical copy) and is dropped (MMF's hard-coded `1e-5`).
 SELF_SIMILARITY = 1e-5
-#: ``ms_loss`` hard mining keeps negatives above ``min(pos) - MINING_MARGIN`` and positives below
-#: ``max(neg) + MINING_MARGIN`` (MMF hard-codes 0.1; it is not the ``margin`` param).
+#: `ms_loss` hard mining keeps negatives above `min(pos) - MINING_MARGIN` and positives below
+#: `max(neg) + MINING_MARGIN` (MMF hard-codes 0.1; it is not the `margin` param).
 MINING_MARGIN = 0.1
 
 
@@ -42,7 +42,7 @@ MINING_MARGIN = 0.1
 
 
 def _hinge_costs(correlations: Tensor, margin: float, hard: bool) -> Tensor:
-    """Hinge costs of a stack of ``F x n x n`` correlation matrices, summed per matrix (shape ``F``)."""
+    """Hinge costs of a stack of `F x n x n` correlation matrices, summed per matrix (shape `F`)."""
     n = correlations.size(-1)
     if n == 0:
         return correlations.sum(dim=(-2, -1))
@@ -60,22 +60,25 @@ def _hinge_costs(correlations: Tensor, margin: float, hard: bool) -> Tensor:
 
 
 def in_batch_hinge(images: Tensor, texts: Tensor, *, margin: float = 0.0, hard: bool = False) -> Tensor:
-    r"""VSE++ hinge loss over the batch's image-text similarities (MMF's ``in_batch_hinge``).
+    r"""VSE++ hinge loss over the batch's image-text similarities (MMF's `in_batch_hinge`).
 
-    With :math:`S = I T^\top` (``B x B``) and its diagonal :math:`d`:
+    With :math:`S = I T^\top` (`B x B`) and its diagonal :math:`d`:
 
-    .. math:: \ell = \sum_{i \ne j} [m + S_{ij} - d_i]_+ + \sum_{i \ne j} [m + S_{ij} - d_j]_+
+    $$
+    \ell = \sum_{i \ne j} [m + S_{ij} - d_i]_+ + \sum_{i \ne j} [m + S_{ij} - d_j]_+
+    $$
 
-    With ``hard=True`` only the largest cost of each row (first sum) and of each column (second sum) counts
+    With `hard=True` only the largest cost of each row (first sum) and of each column (second sum) counts
     (between exactly tied largest costs, the gradient goes to one of them, as in MMF).
-    No division by B. When ``texts`` has ``B * F`` rows, rows ``b*F .. b*F+F-1`` are image ``b``'s captions
-    and the loss is summed over the ``F`` matrices :math:`S^{(f)}_{ij} = I_i \cdot T_{jF+f}`.
+    No division by B. When `texts` has `B * F` rows, rows `b*F .. b*F+F-1` are image `b`'s captions
+    and the loss is summed over the `F` matrices :math:`S^{(f)}_{ij} = I_i \cdot T_{jF+f}`.
 
-    >>> import torch
-    >>> images = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
-    >>> texts = torch.tensor([[0.8, 0.6], [1.0, 0.0], [0.0, 1.0]])
-    >>> round(float(in_batch_hinge(images, texts, margin=0.2, hard=True)), 5)
-    1.92
+    Examples:
+        >>> import torch
+        >>> images = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+        >>> texts = torch.tensor([[0.8, 0.6], [1.0, 0.0], [0.0, 1.0]])
+        >>> round(float(in_batch_hinge(images, texts, margin=0.2, hard=True)), 5)
+        1.92
     """
     batch = images.size(0)
     if texts.size(0) == batch:
@@ -92,7 +95,7 @@ def in_batch_hinge(images: Tensor, texts: Tensor, *, margin: float = 0.0, hard: 
 
 
 class _GatherWithGrad(torch.autograd.Function):
-    """``all_gather`` whose backward sums every rank's gradient and returns this rank's slice."""
+    """`all_gather` whose backward sums every rank's gradient and returns this rank's slice."""
 
     @staticmethod
     def forward(ctx: torch.autograd.function.FunctionCtx, tensor: Tensor) -> Tensor:
@@ -113,16 +116,17 @@ def _distributed() -> bool:
 
 
 def gather_with_grad(tensor: Tensor) -> Tensor:
-    """``tensor`` of every rank concatenated along dim 0 in rank order, with gradient to every rank.
+    """`tensor` of every rank concatenated along dim 0 in rank order, with gradient to every rank.
 
     The backward all-reduces (sums) the gradient of the gathered tensor, so each rank's input receives the
-    gradient of the sum of all ranks' losses, as MMF's ``gather_tensor_along_batch_with_backward``.
+    gradient of the sum of all ranks' losses, as MMF's `gather_tensor_along_batch_with_backward`.
     Without an initialised process group (or with one process) this is the identity.
 
-    >>> import torch
-    >>> x = torch.tensor([[1.0, 2.0]])
-    >>> gather_with_grad(x) is x  # a single process
-    True
+    Examples:
+        >>> import torch
+        >>> x = torch.tensor([[1.0, 2.0]])
+        >>> gather_with_grad(x) is x  # a single process
+        True
     """
     if not _distributed():
         return tensor
@@ -141,20 +145,23 @@ def symmetric_cross_entropy(
 ) -> Tensor:
     r"""Mean of the two cross-entropies of local embeddings against all embeddings of the other modality.
 
-    .. math:: \ell = \tfrac12\big(\mathrm{CE}(E_1 \bar E_2^\top / \tau, y) + \mathrm{CE}(E_2 \bar E_1^\top / \tau, y)\big),
-              \quad y_i = \text{first\_label} + i
+    $$
+    \ell = \tfrac12\big(\mathrm{CE}(E_1 \bar E_2^\top / \tau, y) + \mathrm{CE}(E_2 \bar E_1^\top / \tau, y)\big),
+    \quad y_i = \text{first\_label} + i
+    $$
 
-    ``all_k`` are the embeddings of every rank (:math:`\bar E_k`); row ``i`` of the local batch matches
-    row ``first_label + i`` of them.
+    `all_k` are the embeddings of every rank (:math:`\bar E_k`); row `i` of the local batch matches
+    row `first_label + i` of them.
 
-    >>> import torch
-    >>> e1 = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
-    >>> e2 = torch.tensor([[0.8, 0.6], [1.0, 0.0], [0.0, 1.0]])
-    >>> round(float(symmetric_cross_entropy(e1, e2, e1, e2, torch.tensor(0.5))), 6)
-    0.988533
-    >>> # rows 1 and 2 of the global batch, as rank 1 of a two-rank batch [e[:1], e[1:]] would see them
-    >>> round(float(symmetric_cross_entropy(e1[1:], e2[1:], e1, e2, torch.tensor(0.5), first_label=1)), 6)
-    0.956493
+    Examples:
+        >>> import torch
+        >>> e1 = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+        >>> e2 = torch.tensor([[0.8, 0.6], [1.0, 0.0], [0.0, 1.0]])
+        >>> round(float(symmetric_cross_entropy(e1, e2, e1, e2, torch.tensor(0.5))), 6)
+        0.988533
+        >>> # rows 1 and 2 of the global batch, as rank 1 of a two-rank batch [e[:1], e[1:]] would see them
+        >>> round(float(symmetric_cross_entropy(e1[1:], e2[1:], e1, e2, torch.tensor(0.5), first_label=1)), 6)
+        0.956493
     """
     logits_1 = torch.matmul(embedding_1, all_2.transpose(0, 1)) / temperature
     logits_2 = torch.matmul(embedding_2, all_1.transpose(0, 1)) / temperature
@@ -163,19 +170,22 @@ def symmetric_cross_entropy(
 
 
 def contrastive_loss(embedding_1: Tensor, embedding_2: Tensor, temperature: Tensor) -> Tensor:
-    r"""Symmetric InfoNCE (CLIP) loss over the global batch, gathered across ranks (MMF's ``contrastive_loss``).
+    r"""Symmetric InfoNCE (CLIP) loss over the global batch, gathered across ranks (MMF's `contrastive_loss`).
 
-    .. math:: \ell = \tfrac12\big(\mathrm{CE}(E_1 \bar E_2^\top / \tau, y) + \mathrm{CE}(E_2 \bar E_1^\top / \tau, y)\big)
+    $$
+    \ell = \tfrac12\big(\mathrm{CE}(E_1 \bar E_2^\top / \tau, y) + \mathrm{CE}(E_2 \bar E_1^\top / \tau, y)\big)
+    $$
 
-    :math:`\bar E_k` is :math:`E_k` gathered over all ranks with gradient (:func:`gather_with_grad`), and
+    :math:`\bar E_k` is :math:`E_k` gathered over all ranks with gradient (`gather_with_grad()`), and
     :math:`y_i = B \cdot \text{rank} + i`. Embeddings are not normalised. On one process it is the plain
     symmetric cross-entropy of the batch.
 
-    >>> import torch
-    >>> e1 = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
-    >>> e2 = torch.tensor([[0.8, 0.6], [1.0, 0.0], [0.0, 1.0]])
-    >>> round(float(contrastive_loss(e1, e2, torch.tensor(0.5))), 6)
-    0.988533
+    Examples:
+        >>> import torch
+        >>> e1 = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+        >>> e2 = torch.tensor([[0.8, 0.6], [1.0, 0.0], [0.0, 1.0]])
+        >>> round(float(contrastive_loss(e1, e2, torch.tensor(0.5))), 6)
+        0.988533
     """
     rank = dist.get_rank() if _distributed() else 0
     return symmetric_cross_entropy(
@@ -215,24 +225,27 @@ def multi_similarity(
     hard_mining: bool = True,
     multilabel: bool = False,
 ) -> Tensor:
-    r"""Multi-similarity loss (Wang et al., CVPR 2019) over L2-normalised embeddings (MMF's ``ms_loss``).
+    r"""Multi-similarity loss (Wang et al., CVPR 2019) over L2-normalised embeddings (MMF's `ms_loss`).
 
     With :math:`S = \hat x \hat x^\top`, per row :math:`i`: positives :math:`P_i` = other samples sharing a
     label (similarity :math:`< 1 - 10^{-5}`), negatives :math:`N_i` = samples sharing none. Hard mining keeps
     :math:`k \in N_i` with :math:`S_{ik} + 0.1 > \min_{P_i} S` and :math:`k \in P_i` with
-    :math:`S_{ik} - 0.1 < \max_{N_i} S`. With :math:`\lambda` = ``margin``:
+    :math:`S_{ik} - 0.1 < \max_{N_i} S`. With :math:`\lambda` = `margin`:
 
-    .. math:: \ell = \frac1B \sum_{i:\,P_i, N_i \ne \emptyset}
-              \frac1\beta \log\Big(1 + \sum_{P_i} e^{-\beta(S_{ik} - \lambda)}\Big)
-              + \frac1\alpha \log\Big(1 + \sum_{N_i} e^{\alpha(S_{ik} - \lambda)}\Big)
+    $$
+    \ell = \frac1B \sum_{i:\,P_i, N_i \ne \emptyset}
+    \frac1\beta \log\Big(1 + \sum_{P_i} e^{-\beta(S_{ik} - \lambda)}\Big)
+    + \frac1\alpha \log\Big(1 + \sum_{N_i} e^{\alpha(S_{ik} - \lambda)}\Big)
+    $$
 
-    ``labels`` are ``B`` class labels, or with ``multilabel`` ``B x K`` multi-hot rows: samples share a
+    `labels` are `B` class labels, or with `multilabel` `B x K` multi-hot rows: samples share a
     label when their rows overlap (dot product > 0) and share none when it is < 1e-5.
 
-    >>> import torch
-    >>> x = torch.tensor([[1.0, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0.1, 0.9, 0.2], [0.5, 0.5, 0.5]])
-    >>> round(float(multi_similarity(x, torch.tensor([0, 0, 1, 1, 0]))), 6)
-    0.145588
+    Examples:
+        >>> import torch
+        >>> x = torch.tensor([[1.0, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0.1, 0.9, 0.2], [0.5, 0.5, 0.5]])
+        >>> round(float(multi_similarity(x, torch.tensor([0, 0, 1, 1, 0]))), 6)
+        0.145588
     """
     x = F.normalize(embeddings)
     similarity = x @ x.t()
@@ -271,19 +284,22 @@ def refiner_multi_similarity(
     margin: float = 0.1,
     epsilon: float = 1e-16,
 ) -> Tensor:
-    r"""Multi-similarity loss between decoded embeddings and their targets (MMF's ``refiner_ms``).
+    r"""Multi-similarity loss between decoded embeddings and their targets (MMF's `refiner_ms`).
 
     With :math:`S = X T^\top` (not normalised) and :math:`p_i = S_{ii}`, the negatives of row :math:`i` are
     :math:`N_i = \{j : |S_{ij} - p_i| > \epsilon,\ S_{ij} + m > p_i\}` and
 
-    .. math:: \ell = \frac1B \sum_{i:\,N_i \ne \emptyset} \frac1\beta \log\big(1 + e^{-\beta(p_i - b)}\big)
-              + \frac1\alpha \log\Big(1 + \sum_{N_i} e^{\alpha(S_{ij} - b)}\Big)
+    $$
+    \ell = \frac1B \sum_{i:\,N_i \ne \emptyset} \frac1\beta \log\big(1 + e^{-\beta(p_i - b)}\big)
+    + \frac1\alpha \log\Big(1 + \sum_{N_i} e^{\alpha(S_{ij} - b)}\Big)
+    $$
 
-    >>> import torch
-    >>> x = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [0.6, 0.8, 0]])
-    >>> t = torch.tensor([[0.8, 0.6, 0], [0, 1, 0], [0, 0.6, 0.8], [0.6, 0.8, 0]])
-    >>> round(float(refiner_multi_similarity(x, t)), 6)
-    0.154158
+    Examples:
+        >>> import torch
+        >>> x = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [0.6, 0.8, 0]])
+        >>> t = torch.tensor([[0.8, 0.6, 0], [0, 1, 0], [0, 0.6, 0.8], [0.6, 0.8, 0]])
+        >>> round(float(refiner_multi_similarity(x, t)), 6)
+        0.154158
     """
     similarity = scores @ targets.t()
     diagonal = similarity.diagonal()
@@ -297,18 +313,21 @@ def refiner_multi_similarity(
 
 
 def refiner_contrastive(scores: Tensor, targets: Tensor, *, sim_thresh: float = 0.1, epsilon: float = 1e-16) -> Tensor:
-    r"""Hinge on targets closer to a decoded embedding than its own target (MMF's ``refiner_contrastive_loss``).
+    r"""Hinge on targets closer to a decoded embedding than its own target (MMF's `refiner_contrastive_loss`).
 
     With :math:`S = \hat X \hat T^\top` (rows L2-normalised), :math:`p_i = S_{ii}` and
     :math:`N_i = \{j : S_{ij} > p_i - \theta,\ |S_{ij} - p_i| > \epsilon\}`:
 
-    .. math:: \ell = \frac1B \sum_{i:\,N_i \ne \emptyset} \frac{1}{|N_i|} \sum_{j \in N_i} (\theta + S_{ij} - p_i)
+    $$
+    \ell = \frac1B \sum_{i:\,N_i \ne \emptyset} \frac{1}{|N_i|} \sum_{j \in N_i} (\theta + S_{ij} - p_i)
+    $$
 
-    >>> import torch
-    >>> x = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [0.6, 0.8, 0]])
-    >>> t = torch.tensor([[0.8, 0.6, 0], [0, 1, 0], [0, 0.6, 0.8], [0.6, 0.8, 0]])
-    >>> round(float(refiner_contrastive(x, t, sim_thresh=0.5)), 6)
-    0.211667
+    Examples:
+        >>> import torch
+        >>> x = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [0.6, 0.8, 0]])
+        >>> t = torch.tensor([[0.8, 0.6, 0], [0, 1, 0], [0, 0.6, 0.8], [0.6, 0.8, 0]])
+        >>> round(float(refiner_contrastive(x, t, sim_thresh=0.5)), 6)
+        0.211667
     """
     similarity = F.normalize(scores) @ F.normalize(targets).t()
     positive = similarity.diagonal().unsqueeze(1)

@@ -1,10 +1,10 @@
 """The built-in loss catalog: MMF's losses under MMF's registry names, typed.
 
-Importing this package registers every catalog loss; :data:`typed_losses.REGISTRY` imports it on the
-first lookup through the ``typed_losses.losses`` entry point. Each family lives in its own module, and the
-imports below are the catalog's manifest: a module under ``typed_losses/losses/`` that defines a loss but is not
-imported here would never register, so ``tests/losses/test_catalog.py`` fails for it (and for a loss class
-without ``@register_loss``).
+Importing this package registers every catalog loss; [`typed_losses.REGISTRY`][typed_losses.REGISTRY] imports it on the
+first lookup through the `typed_losses.losses` entry point. Each family lives in its own module, and the
+imports below are the catalog's manifest: a module under `typed_losses/losses/` that defines a loss but is not
+imported here would never register, so `tests/losses/test_catalog.py` fails for it (and for a loss class
+without `@register_loss`).
 """
 
 # -- classification, binary and soft-label families ---------------------------------------------------

@@ -1,8 +1,8 @@
-"""Binary (multi-label) losses: ``logit_bce``, ``triple_logit_bce``, ``bce``, ``m4c_decoding_bce_with_mask``
-and ``attention_supervision``.
+"""Binary (multi-label) losses: `logit_bce`, `triple_logit_bce`, `bce`, `m4c_decoding_bce_with_mask`
+and `attention_supervision`.
 
 Differs from MMF (every loss here): inputs of shapes that MMF would broadcast silently raise
-:class:`~typed_losses.LossShapeError` naming both inputs.
+[`LossShapeError`][typed_losses.LossShapeError] naming both inputs.
 """
 
 from __future__ import annotations
@@ -48,15 +48,15 @@ BINARY_TARGETS = sample_input(
 
 @attrs.frozen(kw_only=True)
 class LogitBinaryCrossEntropyParams:
-    """Params of ``logit_bce`` (none)."""
+    """Params of `logit_bce` (none)."""
 
 
 @register_loss("logit_bce")
 class LogitBinaryCrossEntropyLoss(Loss[LogitBinaryCrossEntropyParams]):
     """Binary cross-entropy on logits, summed over classes and averaged over the batch (VQA's loss).
 
-    Precisely ``targets.size(1) * mean(BCEWithLogits)``: for ``B x C`` inputs the sum over classes averaged
-    over the batch; for ``B x T x C`` inputs the sum divided by ``B * C`` (MMF's scaling, kept as is).
+    Precisely `targets.size(1) * mean(BCEWithLogits)`: for `B x C` inputs the sum over classes averaged
+    over the batch; for `B x T x C` inputs the sum divided by `B * C` (MMF's scaling, kept as is).
     """
 
     inputs = (LOGITS, BINARY_TARGETS)
@@ -78,14 +78,14 @@ BRANCH_LOGITS = model_input(
 
 @attrs.frozen(kw_only=True)
 class TripleLogitBinaryCrossEntropyParams:
-    """Params of ``triple_logit_bce`` (none)."""
+    """Params of `triple_logit_bce` (none)."""
 
 
 @register_loss("triple_logit_bce")
 class TripleLogitBinaryCrossEntropyLoss(Loss[TripleLogitBinaryCrossEntropyParams]):
-    """``logit_bce`` summed over the first three branches of a three-branch model's scores (MoVie+MCAN).
+    """`logit_bce` summed over the first three branches of a three-branch model's scores (MoVie+MCAN).
 
-    Differs from MMF: fewer than 3 branches raise :class:`LossShapeError` (MMF: an ``IndexError``).
+    Differs from MMF: fewer than 3 branches raise [`LossShapeError`][typed_losses.LossShapeError] (MMF: an `IndexError`).
     """
 
     inputs = (BRANCH_LOGITS, SOFT_TARGETS)
@@ -112,7 +112,7 @@ class TripleLogitBinaryCrossEntropyLoss(Loss[TripleLogitBinaryCrossEntropyParams
 
 @attrs.frozen(kw_only=True)
 class BinaryCrossEntropyParams:
-    """Params of ``bce`` (none)."""
+    """Params of `bce` (none)."""
 
 
 @register_loss("bce")
@@ -137,17 +137,17 @@ TRAIN_LOSS_MASK = sample_input(
 
 @attrs.frozen(kw_only=True)
 class M4CDecodingBCEWithMaskParams:
-    """Params of ``m4c_decoding_bce_with_mask`` (none)."""
+    """Params of `m4c_decoding_bce_with_mask` (none)."""
 
 
 @register_loss("m4c_decoding_bce_with_mask")
 class M4CDecodingBCEWithMaskLoss(Loss[M4CDecodingBCEWithMaskParams]):
-    """Logit BCE summed over the decoding steps kept by ``train_loss_mask``, divided by their count (M4C).
+    """Logit BCE summed over the decoding steps kept by `train_loss_mask`, divided by their count (M4C).
 
     An all-zero mask gives 0.
 
-    Differs from MMF: returns a 0-dim tensor (MMF: shape ``(1,)``, an artefact of its ``[1.0]`` clamp);
-    a mask that is not ``B x T`` raises :class:`LossShapeError` (MMF broadcasts it silently).
+    Differs from MMF: returns a 0-dim tensor (MMF: shape `(1,)`, an artefact of its `[1.0]` clamp);
+    a mask that is not `B x T` raises [`LossShapeError`][typed_losses.LossShapeError] (MMF broadcasts it silently).
     """
 
     inputs = (DECODING_LOGITS, DECODING_TARGETS, TRAIN_LOSS_MASK)
@@ -174,7 +174,7 @@ ATTENTION_SUPERVISION = sample_input("info.attention_supervision", ranks=(2,), d
 
 @attrs.frozen(kw_only=True)
 class AttentionSupervisionParams:
-    """Params of ``attention_supervision`` (none)."""
+    """Params of `attention_supervision` (none)."""
 
 
 @register_loss("attention_supervision")

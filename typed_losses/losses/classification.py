@@ -1,4 +1,4 @@
-"""Single-label classification losses: ``cross_entropy``, ``nll_loss`` and ``caption_cross_entropy``."""
+"""Single-label classification losses: `cross_entropy`, `nll_loss` and `caption_cross_entropy`."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def _as_weights(value: Iterable[float] | None) -> tuple[float, ...] | None:
 
 @attrs.frozen(kw_only=True)
 class CrossEntropyParams:
-    """Params of ``cross_entropy``: the typed surface of ``torch.nn.CrossEntropyLoss``."""
+    """Params of `cross_entropy`: the typed surface of `torch.nn.CrossEntropyLoss`."""
 
     weight: tuple[float, ...] | None = attrs.field(
         default=None,
@@ -62,7 +62,19 @@ SCORES = model_input("scores", ranks=(2, 3, 4, 5), dtype="float", doc="logits, B
 
 @register_loss("cross_entropy")
 class CrossEntropyLoss(Loss[CrossEntropyParams]):
-    """Cross-entropy between logits and class indices or class probabilities (``nn.CrossEntropyLoss``)."""
+    r"""Cross-entropy between logits and class indices or class probabilities (`nn.CrossEntropyLoss`).
+
+    With class indices $y_i$ (rows whose target is `ignore_index` left out), class weights $w$ (all 1 when
+    `weight` is null), label smoothing $\varepsilon$ and $p_i = \mathrm{softmax}(s_i)$ over $C$ classes:
+
+    $$
+    \ell_i = -(1 - \varepsilon)\, w_{y_i} \log p_{i y_i} - \frac{\varepsilon}{C} \sum_c w_c \log p_{ic},\qquad
+    \ell = \frac{\sum_i \ell_i}{\sum_i w_{y_i}} \ \text{(reduction mean)}
+    $$
+
+    With class probabilities as targets, $\ell_i = -\sum_c w_c\, \tilde t_{ic} \log p_{ic}$ (smoothed
+    $\tilde t$) and the mean is over rows.
+    """
 
     inputs = (SCORES, CLASS_TARGETS)
     class_weight: Tensor | None
@@ -103,7 +115,7 @@ ARGMAX_TARGETS = sample_input(
 
 @attrs.frozen(kw_only=True)
 class NLLParams:
-    """Params of ``nll_loss`` (none)."""
+    """Params of `nll_loss` (none)."""
 
 
 @register_loss("nll_loss")
@@ -132,20 +144,20 @@ CAPTION_LEN = sample_input(
 
 @attrs.frozen(kw_only=True)
 class CaptionCrossEntropyParams:
-    """Params of ``caption_cross_entropy`` (none)."""
+    """Params of `caption_cross_entropy` (none)."""
 
 
 @register_loss("caption_cross_entropy")
 class CaptionCrossEntropyLoss(Loss[CaptionCrossEntropyParams]):
     """Mean token cross-entropy over the decoded steps of each caption.
 
-    With ``caption_len``, the i-th row keeps its first ``L_i`` steps, where ``L`` is ``caption_len`` sorted in
+    With `caption_len`, the i-th row keeps its first `L_i` steps, where `L` is `caption_len` sorted in
     descending order minus 1 (rows are not reordered: MMF's captioning models sort the batch first); without
     it every step counts. Tokens whose target is -100 are ignored.
 
-    Differs from MMF: the packing is a mask (no host sync, compiles to one graph); ``caption_len`` is read
-    from any mapping (MMF only sees it as an attribute of a ``SampleList``); a length <= 1 contributes no
-    tokens instead of raising; a ``caption_len - 1`` larger than the sequence length T counts all T steps
+    Differs from MMF: the packing is a mask (no host sync, compiles to one graph); `caption_len` is read
+    from any mapping (MMF only sees it as an attribute of a `SampleList`); a length <= 1 contributes no
+    tokens instead of raising; a `caption_len - 1` larger than the sequence length T counts all T steps
     (silently clamped: noticing it would need a host sync; MMF fails in backward).
     """
 

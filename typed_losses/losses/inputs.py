@@ -31,9 +31,9 @@ CLASS_TARGETS = sample_input(
 def read_same_shape(
     loss: Loss[Any], first: Input, second: Input, sample_list: Batch, model_output: Batch
 ) -> tuple[Tensor, Tensor]:
-    """Read two tensor inputs of ``loss`` and raise :class:`~typed_losses.LossShapeError` unless their shapes agree.
+    """Read two tensor inputs of `loss` and raise [`LossShapeError`][typed_losses.LossShapeError] unless their shapes agree.
 
-    For losses that would otherwise broadcast mismatched inputs silently (``scores`` against ``targets``).
+    For losses that would otherwise broadcast mismatched inputs silently (`scores` against `targets`).
     """
     a = loss.read(first, sample_list, model_output)
     b = loss.read(second, sample_list, model_output)
@@ -43,7 +43,7 @@ def read_same_shape(
 
 
 def check_index_dtype(loss: Loss[Any], spec: Input, targets: Tensor) -> None:
-    """Raise :class:`~typed_losses.LossShapeError` unless ``targets`` are int64 class indices (torch's requirement).
+    """Raise [`LossShapeError`][typed_losses.LossShapeError] unless `targets` are int64 class indices (torch's requirement).
 
     Out-of-range classes are left to torch: finding them needs the values (a host sync).
     """
@@ -58,10 +58,10 @@ def check_index_dtype(loss: Loss[Any], spec: Input, targets: Tensor) -> None:
 def check_class_indices(
     loss: Loss[Any], scores_spec: Input, scores: Tensor, spec: Input, targets: Tensor, *, probabilities: bool = False
 ) -> None:
-    """Raise :class:`~typed_losses.LossShapeError` unless ``targets`` are int64 class indices for ``scores``.
+    """Raise [`LossShapeError`][typed_losses.LossShapeError] unless `targets` are int64 class indices for `scores`.
 
-    ``scores`` are ``B x C`` (or ``B x C x d...``): the indices are ``B`` (or ``B x d...``), the scores' shape
-    without the class dimension. ``probabilities``: the loss also takes float class probabilities of the
+    `scores` are `B x C` (or `B x C x d...`): the indices are `B` (or `B x d...`), the scores' shape
+    without the class dimension. `probabilities`: the loss also takes float class probabilities of the
     scores' shape (the message says so when the targets are float).
     """
     scores_spec, spec = loss.route(scores_spec), loss.route(spec)
@@ -84,9 +84,9 @@ def check_class_indices(
 
 
 def check_class_weights(loss: Loss[Any], weight: Tensor, scores_spec: Input, scores: Tensor, classes: int) -> None:
-    """Raise :class:`~typed_losses.LossShapeError` unless the class weights fit ``scores`` (``classes`` of them).
+    """Raise [`LossShapeError`][typed_losses.LossShapeError] unless the class weights fit `scores` (`classes` of them).
 
-    They must be on the scores' device: a collection moves its buffers with ``.to(device)``.
+    They must be on the scores' device: a collection moves its buffers with `.to(device)`.
     """
     scores_spec = loss.route(scores_spec)
     if weight.size(0) != classes:

@@ -1,16 +1,18 @@
-"""``multi``: a weighted sum of child losses, configured as MMF does::
+"""`multi`: a weighted sum of child losses, configured as MMF does:
 
-    losses:
-    - type: multi
-      params:
-      - type: logit_bce
-        weight: 0.3
-      - type: attention_supervision
-        weight: 0.7
-        params: {}
+```yaml
+losses:
+- type: multi
+  params:
+  - type: logit_bce
+    weight: 0.3
+  - type: attention_supervision
+    weight: 0.7
+    params: {}
+```
 
-``params`` is a list of ordinary loss entries (``type``, optional ``weight``, ``params`` and ``name``),
-checked recursively: a mistake is reported at its full path (``losses[0].params[1].type``).
+`params` is a list of ordinary loss entries (`type`, optional `weight`, `params` and `name`),
+checked recursively: a mistake is reported at its full path (`losses[0].params[1].type`).
 """
 
 from __future__ import annotations
@@ -52,32 +54,39 @@ def _as_terms(value: Iterable[Term[Any]]) -> tuple[Term[Any], ...]:
 
 @attrs.frozen(kw_only=True)
 class MultiParams:
-    """Params of ``multi``: the child loss entries. In a config, ``params`` is the list itself."""
+    """Params of `multi`: the child loss entries. In a config, `params` is the list itself."""
 
     losses: tuple[Term[Any], ...] = attrs.field(
         converter=_as_terms,
         **constraint(
-            min_len=1, doc="child loss entries {type, weight (default 1.0), params}, summed with their weights"
+            min_len=1,
+            doc="child loss entries {type, weight (default 1.0), params}, summed with their weights",
+            example=[{"type": "logit_bce", "weight": 0.3}, {"type": "softmax_kldiv", "weight": 0.7}],
         ),
     )
 
 
 @register_loss("multi")
 class MultiLoss(Loss[MultiParams]):
-    """Weighted sum of child losses: ``sum(weight_i * child_i)``, one 0-dim term.
+    r"""Weighted sum of child losses: `sum(weight_i * child_i)`, one 0-dim term.
 
     A child returning a non-scalar tensor contributes its mean; a child returning several terms
-    (e.g. ``bce_kl``) contributes the sum of every term's mean.
+    (e.g. `bce_kl`) contributes the sum of every term's mean. Over each child $k$ (weight $w_k$) and each
+    term $j$ it returns:
+
+    $$
+    \ell = \sum_k w_k \sum_{j} \operatorname{mean}\big(\ell_{kj}\big)
+    $$
 
     Differs from MMF:
 
-    - A child's ``weight`` defaults to 1.0. MMF has no working default (a missing weight fails at the
-      first forward with ``TypeError: unsupported operand type(s) for *: 'dict' and 'Tensor'``).
+    - A child's `weight` defaults to 1.0. MMF has no working default (a missing weight fails at the
+      first forward with `TypeError: unsupported operand type(s) for *: 'dict' and 'Tensor'`).
     - A child returning several terms contributes all of them. MMF silently used only the first
-      (for ``bce_kl``: only ``kl``, dropping ``bce``).
-    - Children are registered submodules (``nn.ModuleList``): they move with ``.to(device)`` and their
-      buffers appear in ``state_dict``. MMF kept them in a plain list.
-    - Always a 0-dim tensor (MMF: shape ``(1,)``, from the wrapper-reshaped child values).
+      (for `bce_kl`: only `kl`, dropping `bce`).
+    - Children are registered submodules (`nn.ModuleList`): they move with `.to(device)` and their
+      buffers appear in `state_dict`. MMF kept them in a plain list.
+    - Always a 0-dim tensor (MMF: shape `(1,)`, from the wrapper-reshaped child values).
     """
 
     losses: LossList

@@ -1,7 +1,7 @@
-"""Regression and embedding losses: ``mse`` and ``cos_emb_loss``.
+"""Regression and embedding losses: `mse` and `cos_emb_loss`.
 
 Differs from MMF (every loss here): inputs of shapes that MMF would broadcast silently raise
-:class:`~typed_losses.LossShapeError` naming both inputs.
+[`LossShapeError`][typed_losses.LossShapeError] naming both inputs.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ REGRESSION_TARGETS = sample_input("targets", dtype="float", doc="regression targ
 
 @attrs.frozen(kw_only=True)
 class MSEParams:
-    """Params of ``mse`` (none)."""
+    """Params of `mse` (none)."""
 
 
 @register_loss("mse")
 class MSELoss(Loss[MSEParams]):
-    """Mean squared error between scores and targets over all elements (``nn.MSELoss()``)."""
+    """Mean squared error between scores and targets over all elements (`nn.MSELoss()`)."""
 
     inputs = (PREDICTIONS, REGRESSION_TARGETS)
 
@@ -42,7 +42,7 @@ TARGET_EMBEDDINGS = sample_input("targets", ranks=(2,), dtype="float", doc="targ
 
 @attrs.frozen(kw_only=True)
 class CosineEmbeddingParams:
-    """Params of ``cos_emb_loss`` (none)."""
+    """Params of `cos_emb_loss` (none)."""
 
 
 @register_loss("cos_emb_loss")

@@ -1,7 +1,7 @@
-"""Retrieval and metric-learning losses on embeddings: ``in_batch_hinge``, ``contrastive_loss``,
-``ms_loss``, ``refiner_ms`` and ``refiner_contrastive_loss``.
+"""Retrieval and metric-learning losses on embeddings: `in_batch_hinge`, `contrastive_loss`,
+`ms_loss`, `refiner_ms` and `refiner_contrastive_loss`.
 
-The math is in :mod:`typed_losses.functional.retrieval`: vectorised over the whole similarity matrix,
+The math is in `typed_losses.functional.retrieval`: vectorised over the whole similarity matrix,
 without host-device synchronisation, at float32 parity with MMF's per-row Python loops.
 """
 
@@ -49,7 +49,7 @@ TEXT_EMBEDDINGS = model_input(
 
 @attrs.frozen(kw_only=True)
 class InBatchHingeParams:
-    """Params of ``in_batch_hinge``."""
+    """Params of `in_batch_hinge`."""
 
     margin: float = param(0.0, ge=0, doc="hinge margin between positive and negative pairs")
     hard: bool = param(False, doc="count only the hardest negative of each image and of each caption")
@@ -59,11 +59,11 @@ class InBatchHingeParams:
 class InBatchHingeLoss(Loss[InBatchHingeParams]):
     """VSE++ in-batch hinge loss between image and text embeddings (summed, not averaged over B).
 
-    Both inputs come from ``model_output`` (``scores``: images, ``targets``: texts). With ``B * F`` text rows
+    Both inputs come from `model_output` (`scores`: images, `targets`: texts). With `B * F` text rows
     the loss is summed over the F captions of each image.
 
-    Differs from MMF: a text batch that is not a multiple of the image batch raises :class:`LossShapeError`
-    (MMF: a bare ``AssertionError``); an empty batch gives 0 (MMF fails with ``hard``).
+    Differs from MMF: a text batch that is not a multiple of the image batch raises [`LossShapeError`][typed_losses.LossShapeError]
+    (MMF: a bare `AssertionError`); an empty batch gives 0 (MMF fails with `hard`).
     """
 
     inputs = (IMAGE_EMBEDDINGS, TEXT_EMBEDDINGS)
@@ -95,7 +95,7 @@ TEMPERATURE = model_input(
 
 @attrs.frozen(kw_only=True)
 class ContrastiveParams:
-    """Params of ``contrastive_loss`` (it has none; the temperature comes from the model output)."""
+    """Params of `contrastive_loss` (it has none; the temperature comes from the model output)."""
 
 
 @register_loss("contrastive_loss")
@@ -103,7 +103,7 @@ class ContrastiveLoss(Loss[ContrastiveParams]):
     """Symmetric InfoNCE (CLIP-style) loss, with both embeddings gathered across ranks with gradient.
 
     Each rank's local rows are scored against the embeddings of every rank; its labels are
-    ``B * rank + arange(B)``. In one process (no initialised process group) nothing is gathered.
+    `B * rank + arange(B)`. In one process (no initialised process group) nothing is gathered.
     Embeddings are used as given (not normalised).
     """
 
@@ -127,7 +127,7 @@ LABELS = sample_input("targets", ranks=(1, 2), doc="class labels (B), or multi-h
 
 @attrs.frozen(kw_only=True)
 class MultiSimilarityParams:
-    """Params of ``ms_loss``."""
+    """Params of `ms_loss`."""
 
     alpha: float = param(50.0, gt=0, doc="scale of the negative term")
     beta: float = param(2.0, gt=0, doc="scale of the positive term")
@@ -142,16 +142,16 @@ class MultiSimilarityLoss(Loss[MultiSimilarityParams]):
 
     Differs from MMF:
 
-    - ``hard_mining: false`` does not mine. MMF mines unless ``hard_mining`` is ``None``, so its ``False``
-      still mined; MMF's ``None`` is ``false`` here.
-    - With ``is_multilabel``, sample ``i``'s positives and negatives are found from sample ``i``'s own labels
-      (overlap of row ``i`` with every row). MMF compared every row with **sample 0's** labels, so all rows
-      got the same pair sets: an indexing bug (its ``curr_target`` argument is ignored on that path), which
+    - `hard_mining: false` does not mine. MMF mines unless `hard_mining` is `None`, so its `False`
+      still mined; MMF's `None` is `false` here.
+    - With `is_multilabel`, sample `i`'s positives and negatives are found from sample `i`'s own labels
+      (overlap of row `i` with every row). MMF compared every row with **sample 0's** labels, so all rows
+      got the same pair sets: an indexing bug (its `curr_target` argument is ignored on that path), which
       makes the loss meaningless for every sample not sharing sample 0's labels. Single-label results are
       at parity.
-    - Always a 0-dim tensor (MMF returns a ``(1,)`` zero when no row has both pair kinds).
-    - The log-sum-exp terms are computed stably: where MMF's direct ``exp`` overflows to ``inf`` (large
-      ``alpha``), this stays finite. Elsewhere the numbers agree to float32 rounding.
+    - Always a 0-dim tensor (MMF returns a `(1,)` zero when no row has both pair kinds).
+    - The log-sum-exp terms are computed stably: where MMF's direct `exp` overflows to `inf` (large
+      `alpha`), this stays finite. Elsewhere the numbers agree to float32 rounding.
     """
 
     inputs = (FUSED_EMBEDDING, LABELS)
@@ -192,7 +192,7 @@ def _read_refiner_pair(loss: Loss[Any], sample_list: Batch, model_output: Batch)
 
 @attrs.frozen(kw_only=True)
 class RefinerMultiSimilarityParams:
-    """Params of ``refiner_ms``."""
+    """Params of `refiner_ms`."""
 
     alpha: float = param(50.0, gt=0, doc="scale of the negative term")
     beta: float = param(2.0, gt=0, doc="scale of the positive term")
@@ -205,15 +205,15 @@ class RefinerMultiSimilarityParams:
 class RefinerMultiSimilarityLoss(Loss[RefinerMultiSimilarityParams]):
     """Multi-similarity loss pulling each decoded embedding to its own target and away from the others.
 
-    Similarities are raw dot products (not normalised). Rows with no negative within ``margin`` of the
+    Similarities are raw dot products (not normalised). Rows with no negative within `margin` of the
     positive contribute 0; the sum is divided by B.
 
     Differs from MMF:
 
-    - Always returns a 0-dim tensor on the autograd graph. MMF returns the Python float ``0.0`` (no
-      gradient, no device) when no row has a negative, and a ``(1,)`` zero for an empty batch.
-    - The log-sum-exp terms are computed stably: where MMF's direct ``exp`` overflows to ``inf``
-      (unnormalised similarities, large ``alpha``), this stays finite.
+    - Always returns a 0-dim tensor on the autograd graph. MMF returns the Python float `0.0` (no
+      gradient, no device) when no row has a negative, and a `(1,)` zero for an empty batch.
+    - The log-sum-exp terms are computed stably: where MMF's direct `exp` overflows to `inf`
+      (unnormalised similarities, large `alpha`), this stays finite.
     """
 
     inputs = (DECODED, TARGET_EMBEDDINGS)
@@ -228,7 +228,7 @@ class RefinerMultiSimilarityLoss(Loss[RefinerMultiSimilarityParams]):
 
 @attrs.frozen(kw_only=True)
 class RefinerContrastiveParams:
-    """Params of ``refiner_contrastive_loss``."""
+    """Params of `refiner_contrastive_loss`."""
 
     sim_thresh: float = param(0.1, ge=0, doc="targets within this of the own target are penalised")
     epsilon: float = param(1e-16, gt=0, doc="pairs this close to the positive are the positive")
@@ -236,12 +236,12 @@ class RefinerContrastiveParams:
 
 @register_loss("refiner_contrastive_loss")
 class RefinerContrastiveLoss(Loss[RefinerContrastiveParams]):
-    """Hinge on other targets whose cosine similarity comes within ``sim_thresh`` of the own target's.
+    """Hinge on other targets whose cosine similarity comes within `sim_thresh` of the own target's.
 
-    Each row's penalty is the mean of ``sim_thresh + sim - pos`` over such targets (0 when there are none);
+    Each row's penalty is the mean of `sim_thresh + sim - pos` over such targets (0 when there are none);
     the sum is divided by B.
 
-    Differs from MMF: a 0-dim zero when no row is penalised (MMF: shape ``(1,)``).
+    Differs from MMF: a 0-dim zero when no row is penalised (MMF: shape `(1,)`).
     """
 
     inputs = (DECODED, TARGET_EMBEDDINGS)

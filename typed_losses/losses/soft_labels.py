@@ -1,9 +1,9 @@
-"""Losses against soft targets (VQA answer scores) and soft-label cross-entropy: ``bce_kl``,
-``bce_kl_combined``, ``softmax_kldiv``, ``weighted_softmax``, ``wrong``, ``soft_label_cross_entropy`` and
-``label_smoothing_cross_entropy``.
+"""Losses against soft targets (VQA answer scores) and soft-label cross-entropy: `bce_kl`,
+`bce_kl_combined`, `softmax_kldiv`, `weighted_softmax`, `wrong`, `soft_label_cross_entropy` and
+`label_smoothing_cross_entropy`.
 
 Differs from MMF (every loss here): inputs of shapes that MMF would broadcast silently raise
-:class:`~typed_losses.LossShapeError` naming both inputs.
+[`LossShapeError`][typed_losses.LossShapeError] naming both inputs.
 """
 
 from __future__ import annotations
@@ -54,14 +54,14 @@ _REDUCTIONS: tuple[Reduction, ...] = ("mean", "sum")
 
 @attrs.frozen(kw_only=True)
 class BinaryCrossEntropyKlParams:
-    """Params of ``bce_kl``."""
+    """Params of `bce_kl`."""
 
-    weight_softmax: float = attrs.field(**constraint(ge=0, doc="weight of the softmax KL term (required)"))
+    weight_softmax: float = attrs.field(**constraint(ge=0, example=0.5, doc="weight of the softmax KL term (required)"))
 
 
 @register_loss("bce_kl")
 class BinaryCrossEntropyKlLoss(Loss[BinaryCrossEntropyKlParams]):
-    """Two terms: ``kl`` = weight_softmax x softmax_kldiv and ``bce`` = logit_bce."""
+    """Two terms: `kl` = weight_softmax x softmax_kldiv and `bce` = logit_bce."""
 
     inputs = (SCORES, SOFT_TARGETS)
     output_terms = ("kl", "bce")
@@ -76,14 +76,14 @@ class BinaryCrossEntropyKlLoss(Loss[BinaryCrossEntropyKlParams]):
 
 @attrs.frozen(kw_only=True)
 class BinaryCrossEntropyKlCombinedParams:
-    """Params of ``bce_kl_combined``."""
+    """Params of `bce_kl_combined`."""
 
-    weight_softmax: float = attrs.field(**constraint(ge=0, doc="weight of the softmax KL term (required)"))
+    weight_softmax: float = attrs.field(**constraint(ge=0, example=0.5, doc="weight of the softmax KL term (required)"))
 
 
 @register_loss("bce_kl_combined")
 class BinaryCrossEntropyKlCombinedLoss(Loss[BinaryCrossEntropyKlCombinedParams]):
-    """One term: weight_softmax x softmax_kldiv + logit_bce (``bce_kl`` summed into a single value)."""
+    """One term: weight_softmax x softmax_kldiv + logit_bce (`bce_kl` summed into a single value)."""
 
     inputs = (SCORES, SOFT_TARGETS)
 
@@ -97,7 +97,7 @@ class BinaryCrossEntropyKlCombinedLoss(Loss[BinaryCrossEntropyKlCombinedParams])
 
 @attrs.frozen(kw_only=True)
 class SoftmaxKlDivParams:
-    """Params of ``softmax_kldiv`` (none)."""
+    """Params of `softmax_kldiv` (none)."""
 
 
 @register_loss("softmax_kldiv")
@@ -113,12 +113,12 @@ class SoftmaxKlDivLoss(Loss[SoftmaxKlDivParams]):
 
 @attrs.frozen(kw_only=True)
 class WeightedSoftmaxParams:
-    """Params of ``weighted_softmax`` (none)."""
+    """Params of `weighted_softmax` (none)."""
 
 
 @register_loss("weighted_softmax")
 class WeightedSoftmaxLoss(Loss[WeightedSoftmaxParams]):
-    """``softmax_kldiv`` with each row's KL weighted by that row's total target mass."""
+    """`softmax_kldiv` with each row's KL weighted by that row's total target mass."""
 
     inputs = (SCORES, SOFT_TARGETS)
 
@@ -129,14 +129,14 @@ class WeightedSoftmaxLoss(Loss[WeightedSoftmaxParams]):
 
 @attrs.frozen(kw_only=True)
 class WrongParams:
-    """Params of ``wrong`` (none)."""
+    """Params of `wrong` (none)."""
 
 
 @register_loss("wrong")
 class WrongLoss(Loss[WrongParams]):
-    """Element-mean KL from softmax(scores) to the row-normalised targets, times C (``softmax_kldiv``'s value).
+    """Element-mean KL from softmax(scores) to the row-normalised targets, times C (`softmax_kldiv`'s value).
 
-    Differs from MMF: no ``UserWarning`` about ``reduction='mean'`` on every call (same number).
+    Differs from MMF: no `UserWarning` about `reduction='mean'` on every call (same number).
     """
 
     inputs = (SCORES, SOFT_TARGETS)
@@ -157,7 +157,7 @@ SOFT_LABELS = sample_input(
 
 @attrs.frozen(kw_only=True)
 class SoftLabelCrossEntropyParams:
-    """Params of ``soft_label_cross_entropy``."""
+    """Params of `soft_label_cross_entropy`."""
 
     ignore_index: int = param(-100, doc="class-index target that is masked out")
     reduction: Reduction = param("mean", doc="sum over rows, or mean over the rows that are not masked")
@@ -168,8 +168,8 @@ class SoftLabelCrossEntropyParams:
 class SoftLabelCrossEntropyLoss(Loss[SoftLabelCrossEntropyParams]):
     """Cross-entropy between logits and soft labels (or class indices), skipping masked rows in the mean.
 
-    Differs from MMF: 1-D targets equal to ``ignore_index`` are masked (MMF crashes on them); 2-D targets
-    must be ``B x C`` (MMF reads a ``B x 1`` target as class indices and drops the rows whose index is 0).
+    Differs from MMF: 1-D targets equal to `ignore_index` are masked (MMF crashes on them); 2-D targets
+    must be `B x C` (MMF reads a `B x 1` target as class indices and drops the rows whose index is 0).
     """
 
     inputs = (SCORES, SOFT_LABELS)
@@ -204,7 +204,7 @@ CLASS_INDICES = sample_input(
 
 @attrs.frozen(kw_only=True)
 class LabelSmoothingCrossEntropyParams:
-    """Params of ``label_smoothing_cross_entropy``."""
+    """Params of `label_smoothing_cross_entropy`."""
 
     label_smoothing: float = param(
         0.1, ge=0, lt=1, doc="mass moved off the true class, spread evenly over the other C - 1; in [0, 1)"
@@ -217,10 +217,10 @@ class LabelSmoothingCrossEntropyParams:
 class LabelSmoothingCrossEntropyLoss(Loss[LabelSmoothingCrossEntropyParams]):
     """Cross-entropy against smoothed one-hot targets: 1 - ls on the true class, ls / (C - 1) elsewhere.
 
-    This is MMF's smoothing, not torch's (``cross_entropy``'s ``label_smoothing`` spreads ls / C over every
+    This is MMF's smoothing, not torch's (`cross_entropy`'s `label_smoothing` spreads ls / C over every
     class).
 
-    Differs from MMF: fewer than 2 classes raise :class:`LossShapeError` (MMF: ``ZeroDivisionError``).
+    Differs from MMF: fewer than 2 classes raise [`LossShapeError`][typed_losses.LossShapeError] (MMF: `ZeroDivisionError`).
     """
 
     inputs = (SCORES, CLASS_INDICES)
