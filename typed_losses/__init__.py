@@ -1,15 +1,17 @@
 """typed_losses: typed, checked and self-describing losses for PyTorch.
 
-The public API::
+The public API:
 
-    from typed_losses import Loss, LossCollection, LossOutput, LossConfigError, register_loss, load_yaml
+```python
+from typed_losses import Loss, LossCollection, LossOutput, LossConfigError, register_loss, load_yaml
+```
 
-The built-in catalog (MMF's losses under MMF's names) lives in :mod:`typed_losses.losses` and is
+The built-in catalog (MMF's losses under MMF's names) lives in `typed_losses.losses` and is
 registered automatically the first time a loss name is looked up.
 
-``typed_losses.build_loss("cross_entropy", CrossEntropyParams(...))`` builds one catalog loss by name, typed
-per name (:mod:`typed_losses.builders`, generated). It imports the catalog, so it is loaded on first use:
-``import typed_losses`` alone never imports :mod:`typed_losses.losses`.
+`typed_losses.build_loss("cross_entropy", CrossEntropyParams(...))` builds one catalog loss by name, typed
+per name (`typed_losses.builders`, generated). It imports the catalog, so it is loaded on first use:
+`import typed_losses` alone never imports `typed_losses.losses`.
 """
 
 from typing import TYPE_CHECKING

@@ -1,15 +1,15 @@
-"""Checkpoints of a :class:`~typed_losses.LossCollection`: its config travels in ``state_dict()`` as data.
+"""Checkpoints of a [`LossCollection`][typed_losses.LossCollection]: its config travels in `state_dict()` as data.
 
-``state_dict()`` holds ``{"format": 1, "losses": [...]}`` under ``_extra_state``: the collection's config as
-plain types, so a checkpoint loads with ``torch.load(weights_only=True)`` and :func:`from_state_dict`
+`state_dict()` holds `{"format": 1, "losses": [...]}` under `_extra_state`: the collection's config as
+plain types, so a checkpoint loads with `torch.load(weights_only=True)` and `from_state_dict()`
 rebuilds the collection from it alone. The saved config is data, not YAML: its strings are taken literally
-(``${oc.env:SECRET}`` stays that text, it is never resolved), and it is read through the same checker as
+(`${oc.env:SECRET}` stays that text, it is never resolved), and it is read through the same checker as
 any config, so a state saved before a params field existed loads with that field's default.
 
 Loading a state whose config differs from the collection's (compared after both are normalised by the
-checker) fails a strict load, listing the differences (a :class:`~typed_losses.LossConfigError` when the
-collection itself is loaded, the error of the enclosing module's ``load_state_dict`` when it is part of a
-larger model) and warns in a ``strict=False`` one.
+checker) fails a strict load, listing the differences (a [`LossConfigError`][typed_losses.LossConfigError] when the
+collection itself is loaded, the error of the enclosing module's `load_state_dict` when it is part of a
+larger model) and warns in a `strict=False` one.
 """
 
 from __future__ import annotations
@@ -47,10 +47,10 @@ __all__ = [
     "normalised_config",
 ]
 
-#: Version of the ``{"format": ..., "losses": ...}`` extra state a collection keeps in its ``state_dict``.
+#: Version of the `{"format": ..., "losses": ...}` extra state a collection keeps in its `state_dict`.
 STATE_FORMAT = 1
 EXTRA_STATE = "_extra_state"
-#: The state-dict key of the step counter (``LossCollection.step_count``).
+#: The state-dict key of the step counter (`LossCollection.step_count`).
 STEP_KEY = "step_count"
 # Per-load markers kept in the collection's __dict__ while a state dict is loaded.
 _LOAD_ISSUES = "_typed_losses_load_issues"
@@ -66,7 +66,7 @@ def config_entry(
     params: attrs.AttrsInstance,
     inputs: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One entry of a plain ``losses`` list, as ``to_config()`` writes it (name, weight and input routes only
+    """One entry of a plain `losses` list, as `to_config()` writes it (name, weight and input routes only
     when not the defaults)."""
     entry: dict[str, Any] = {"type": loss_type}
     if name != loss_type:
@@ -80,21 +80,21 @@ def config_entry(
 
 
 def extra_state(collection: LossCollection) -> dict[str, Any]:
-    """What ``state_dict()`` stores under ``_extra_state``: the format and the config as plain types."""
+    """What `state_dict()` stores under `_extra_state`: the format and the config as plain types."""
     return {"format": STATE_FORMAT, "losses": collection.to_config()}
 
 
 def normalised_config(
     losses: Any, *, registry: Registry = REGISTRY, label: str = f"{EXTRA_STATE}.losses"
 ) -> list[dict[str, Any]]:
-    """A saved ``losses`` list as ``to_config()`` would write it today: checked as data (nothing is
+    """A saved `losses` list as `to_config()` would write it today: checked as data (nothing is
     resolved), with the defaults of params fields it does not mention. Raises LossConfigError."""
     checked = check_losses(literal_data(losses), registry=registry, label=label)
     return [config_entry(t.spec.name, t.name, t.weight, t.params, t.inputs) for t in checked]
 
 
 def config_of_state(state: Any, where: str) -> list[Any]:
-    """The ``losses`` list of a collection's extra state, checked for shape and format."""
+    """The `losses` list of a collection's extra state, checked for shape and format."""
     if not isinstance(state, Mapping) or "losses" not in state or "format" not in state:
         raise LossConfigError(
             [
@@ -131,7 +131,7 @@ def from_state_dict(
     check_finite: bool,
     missing_targets: MissingTargets,
 ) -> LossCollection:
-    """See :meth:`LossCollection.from_state_dict`."""
+    """See [`LossCollection.from_state_dict()`][typed_losses.LossCollection.from_state_dict]."""
     if not isinstance(prefix, str):
         raise TypeError(f"prefix must be a str, found {describe_value(prefix)}")
     if not isinstance(strict, bool):
@@ -176,9 +176,9 @@ def from_state_dict(
 def set_extra_state(collection: LossCollection, state: Any) -> None:
     """Check that a loaded state was saved from a collection with this config (see the module docstring).
 
-    Loaded by torch's ``load_state_dict`` (of the collection or of a module holding it), the differences
-    are handed to :func:`load_from_state_dict`, which knows the prefix and the strictness; called
-    directly, a difference raises :class:`LossConfigError`.
+    Loaded by torch's `load_state_dict` (of the collection or of a module holding it), the differences
+    are handed to `load_from_state_dict()`, which knows the prefix and the strictness; called
+    directly, a difference raises [`LossConfigError`][typed_losses.LossConfigError].
     """
     if collection.__dict__.get(_SKIP_CONFIG_CHECK):
         return
@@ -195,7 +195,7 @@ _REBUILD_HINT = "rebuild it with LossCollection.from_state_dict(state_dict{prefi
 
 
 def _with_hints(issues: list[ConfigIssue], prefix: str) -> list[ConfigIssue]:
-    """``issues`` under ``prefix``; a difference says how to rebuild the collection from the state instead."""
+    """`issues` under `prefix`; a difference says how to rebuild the collection from the state instead."""
     rebuild = _REBUILD_HINT.format(prefix=f", prefix={prefix!r}" if prefix else "")
     return [attrs.evolve(i, path=prefix + i.path, hint=rebuild if i.hint is _REBUILD_HINT else i.hint) for i in issues]
 
@@ -222,7 +222,7 @@ def _differences(collection: LossCollection, saved: list[Any]) -> list[ConfigIss
 
 @contextlib.contextmanager
 def loading_itself(collection: LossCollection, strict: bool) -> Iterator[None]:
-    """Within the block, ``collection`` is loaded by its own ``load_state_dict`` with this ``strict``."""
+    """Within the block, `collection` is loaded by its own `load_state_dict` with this `strict`."""
     collection.__dict__[_ROOT_STRICT] = bool(strict)
     try:
         yield
@@ -238,11 +238,11 @@ def load_from_state_dict(
     unexpected_keys: list[str],
     error_msgs: list[str],
 ) -> None:
-    """Run torch's ``_load_from_state_dict`` (``load``) for ``collection`` and act on a config mismatch.
+    """Run torch's `_load_from_state_dict` (`load`) for `collection` and act on a config mismatch.
 
-    torch passes ``strict=True`` to every module, whatever the caller asked. Loaded by its own
-    ``load_state_dict`` (:func:`loading_itself`), the collection knows the caller's choice; inside a larger
-    module it is read from the frame of the enclosing ``nn.Module.load_state_dict`` call (torch offers a
+    torch passes `strict=True` to every module, whatever the caller asked. Loaded by its own
+    `load_state_dict` (`loading_itself()`), the collection knows the caller's choice; inside a larger
+    module it is read from the frame of the enclosing `nn.Module.load_state_dict` call (torch offers a
     module no other way to add its own lines to that call's strict error).
     """
     collection.__dict__[_LOAD_ISSUES] = []
@@ -284,8 +284,8 @@ def load_from_state_dict(
 
 
 def _load_call(collection: LossCollection) -> tuple[bool | None, bool]:
-    """The ``strict`` argument of the ``nn.Module.load_state_dict`` call running now (``None`` if none is
-    found, e.g. a distributed checkpoint loader), and whether it loads ``collection`` itself."""
+    """The `strict` argument of the `nn.Module.load_state_dict` call running now (`None` if none is
+    found, e.g. a distributed checkpoint loader), and whether it loads `collection` itself."""
     code = nn.Module.load_state_dict.__code__
     frame: FrameType | None = sys._getframe(1)
     while frame is not None:

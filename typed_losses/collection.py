@@ -1,4 +1,4 @@
-"""``LossCollection``: the losses of a model as one ``nn.Module`` returning a :class:`LossOutput`."""
+"""`LossCollection`: the losses of a model as one `nn.Module` returning a [`LossOutput`][typed_losses.LossOutput]."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from typed_losses.weighting import WEIGHT_KINDS, WeightForm, Weighting, WeightPa
 
 __all__ = ["STATE_FORMAT", "LossCollection", "LossList", "MissingTargets", "build_term"]
 
-#: What a collection does when a term's targets are absent from ``sample_list``.
+#: What a collection does when a term's targets are absent from `sample_list`.
 MissingTargets = Literal["error", "skip"]
 _MISSING_TARGETS = ("error", "skip")
 
@@ -56,7 +56,7 @@ _SKIP_LOCK = threading.Lock()
 
 
 def _skipping_here() -> dict[int, int]:
-    """This thread's open ``skip_missing_targets()`` blocks: ``{id(collection): depth}``."""
+    """This thread's open `skip_missing_targets()` blocks: `{id(collection): depth}`."""
     try:
         blocks: dict[int, int] = _SKIPPING.blocks
     except AttributeError:
@@ -65,7 +65,7 @@ def _skipping_here() -> dict[int, int]:
 
 
 class LossList(nn.ModuleList):
-    """The collection's losses, typed as :class:`Loss` when indexed or iterated."""
+    """The collection's losses, typed as [`Loss`][typed_losses.Loss] when indexed or iterated."""
 
     if TYPE_CHECKING:
 
@@ -105,7 +105,7 @@ def _spec_for(term: Term[Any], registry: Registry) -> LossSpec:
 
 
 def build_term(term: Term[Any], registry: Registry = REGISTRY) -> tuple[str, Loss[Any]]:
-    """The term name and the loss module for ``term``."""
+    """The term name and the loss module for `term`."""
     spec = _spec_for(term, registry)
     name = term.name or spec.name
     module = spec.loss_class(term.params, name=name)
@@ -115,52 +115,54 @@ def build_term(term: Term[Any], registry: Registry = REGISTRY) -> tuple[str, Los
 
 
 class LossCollection(nn.Module):
-    """Several weighted loss terms; calling it gives a :class:`LossOutput`.
+    """Several weighted loss terms; calling it gives a [`LossOutput`][typed_losses.LossOutput].
 
-    Build it from a ``losses`` config with :meth:`from_config`, or from Python with params instances or
-    :class:`Term` values::
+    Build it from a `losses` config with [`from_config()`][typed_losses.LossCollection.from_config], or from Python with params instances or
+    [`Term`][typed_losses.Term] values:
 
-        LossCollection([CrossEntropyParams(label_smoothing=0.1), Term(MSEParams(), weight=0.5)])
+    ```python
+    LossCollection([CrossEntropyParams(label_smoothing=0.1), Term(MSEParams(), weight=0.5)])
+    ```
 
-    ``output.total`` is ``sum(weight * term.mean())``; with all weights 1 it is MMF's trainer total.
+    `output.total` is `sum(weight * term.mean())`; with all weights 1 it is MMF's trainer total.
 
-    Weights that change during training: an entry's ``weight`` may be a schedule (``linear``, ``cosine``,
-    ``step``) or a learned weight (``uncertainty``), as ``weight: {type: linear, start: 0.0, end: 1.0,
-    steps: 2000}`` or ``Term(params, weight=LinearSchedule(...))``. Schedules read the collection's step
-    counter (:attr:`step_count`, a buffer saved in ``state_dict()``): call :meth:`step` once per optimizer
-    step, or :meth:`set_step` to resume from a trainer's global step. Learned weights are parameters of the
-    collection (put ``collection.parameters()`` in the optimizer). ``output.weights`` holds every term's
-    weight at the call, and :meth:`LossOutput.to_log` the values to log. The weights are fixed at
-    construction otherwise: assigning ``collection.weights`` raises.
+    Weights that change during training: an entry's `weight` may be a schedule (`linear`, `cosine`,
+    `step`) or a learned weight (`uncertainty`), as ``weight: {type: linear, start: 0.0, end: 1.0,
+    steps: 2000}` or `Term(params, weight=LinearSchedule(...))``. Schedules read the collection's step
+    counter (`step_count`, a buffer saved in `state_dict()`): call [`step()`][typed_losses.LossCollection.step] once per optimizer
+    step, or [`set_step()`][typed_losses.LossCollection.set_step] to resume from a trainer's global step. Learned weights are parameters of the
+    collection (put `collection.parameters()` in the optimizer). `output.weights` holds every term's
+    weight at the call, and [`LossOutput.to_log()`][typed_losses.LossOutput.to_log] the values to log. The weights are fixed at
+    construction otherwise: assigning `collection.weights` raises.
 
-    Options (both off by default, and then ``forward`` does no extra work):
+    Options (both off by default, and then `forward` does no extra work):
 
-    ``missing_targets="skip"`` - inference without targets. A term whose required ``sample_list`` inputs
-    (its targets: every non-optional input the loss, or any child of a ``multi``, reads from
-    ``sample_list``) are absent or ``None`` is not computed: it is left out of ``output.terms`` and
-    ``output.total`` and listed in ``output.skipped``. With every term skipped, ``total`` is a zero tensor.
-    The default ``"error"`` raises :class:`~typed_losses.LossInputError` naming the term and the key.
+    `missing_targets="skip"` - inference without targets. A term whose required `sample_list` inputs
+    (its targets: every non-optional input the loss, or any child of a `multi`, reads from
+    `sample_list`) are absent or `None` is not computed: it is left out of `output.terms` and
+    `output.total` and listed in `output.skipped`. With every term skipped, `total` is a zero tensor.
+    The default `"error"` raises [`LossInputError`][typed_losses.LossInputError] naming the term and the key.
     (MMF instead returns no losses and warns on every batch.) Model outputs are never optional: a missing
-    ``model_output`` key is an error in both modes. The mode given here is the collection's default; choose
-    it for one call with ``collection(sample_list, model_output, missing_targets="skip")``, or for the
-    calls of the current thread within ``with collection.skip_missing_targets(): ...`` (other threads
-    calling the same collection meanwhile keep their mode; under ``torch.compile`` use the argument).
+    `model_output` key is an error in both modes. The mode given here is the collection's default; choose
+    it for one call with `collection(sample_list, model_output, missing_targets="skip")`, or for the
+    calls of the current thread within `with collection.skip_missing_targets(): ...` (other threads
+    calling the same collection meanwhile keep their mode; under `torch.compile` use the argument).
 
-    ``check_finite=True`` - after computing, raise :class:`~typed_losses.NonFiniteLossError` naming every
+    `check_finite=True` - after computing, raise [`NonFiniteLossError`][typed_losses.NonFiniteLossError] naming every
     NaN or infinite term (and how many elements are). It costs one host-device synchronisation per call
     (all terms are checked in a single reduction; the detailed message is built only on failure) and a
-    graph break under ``torch.compile``: use it to debug, or every N steps.
+    graph break under `torch.compile`: use it to debug, or every N steps.
 
-    Checkpoints: ``state_dict()`` carries the config as plain types (``{"format": 1, "losses": [...]}``
-    under ``_extra_state``), the step counter and the learned weights, so it loads with ``torch.load(weights_only=True)`` and
-    :meth:`from_state_dict` rebuilds the collection from it alone (the options above are not saved: pass
+    Checkpoints: `state_dict()` carries the config as plain types (`{"format": 1, "losses": [...]}`
+    under `_extra_state`), the step counter and the learned weights, so it loads with `torch.load(weights_only=True)` and
+    [`from_state_dict()`][typed_losses.LossCollection.from_state_dict] rebuilds the collection from it alone (the options above are not saved: pass
     them again). The saved config is data (never resolved; fields added since take their defaults).
     Loading a state whose config differs from this collection's fails a strict load naming every
-    difference (:class:`~typed_losses.LossConfigError`, or the error of an enclosing module's
-    ``load_state_dict``), and warns with ``strict=False``; a state without a config (saved by MMF's
-    ``Losses``) loads as is. The protocol lives in :mod:`typed_losses.checkpoint`.
+    difference ([`LossConfigError`][typed_losses.LossConfigError], or the error of an enclosing module's
+    `load_state_dict`), and warns with `strict=False`; a state without a config (saved by MMF's
+    `Losses`) loads as is. The protocol lives in `typed_losses.checkpoint`.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from typed_losses import LossCollection
         >>> losses = LossCollection.from_config([
@@ -230,7 +232,7 @@ class LossCollection(nn.Module):
         self.losses = LossList(modules)
         self._names: tuple[str, ...] = tuple(names)
         self._weights: tuple[WeightForm, ...] = tuple(weights)
-        #: The step counter (0-dim int64): the schedules' ``k``; saved in ``state_dict()``.
+        #: The step counter (0-dim int64): the schedules' `k`; saved in `state_dict()`.
         self.step_count: Tensor
         self.register_buffer(checkpoint.STEP_KEY, torch.zeros((), dtype=torch.int64))
         fixed = [math.nan if isinstance(w, WeightParams) else float(w) for w in weights]
@@ -276,15 +278,15 @@ class LossCollection(nn.Module):
         return self._varying
 
     def weighting_of(self, name: str) -> Weighting[Any] | None:
-        """The module computing the weight of term ``name`` (``None``: a constant weight)."""
+        """The module computing the weight of term `name` (`None`: a constant weight)."""
         self._index(name)  # a KeyError naming the terms for an unknown name
         return dict(self._scheduled + self._learned).get(name)
 
     @property
     def weights(self) -> tuple[WeightForm, ...]:
-        """The terms' weights as configured: numbers, or the params of weight kinds (``LinearSchedule(...)``).
+        """The terms' weights as configured: numbers, or the params of weight kinds (`LinearSchedule(...)`).
 
-        The weight of each term at a call is in ``LossOutput.weights``. Assigning raises: weights are fixed
+        The weight of each term at a call is in `LossOutput.weights`. Assigning raises: weights are fixed
         at construction; a weight that changes during training is a schedule or a learned weight.
         """
         return self._weights
@@ -296,17 +298,17 @@ class LossCollection(nn.Module):
     # -- the step counter ---------------------------------------------------------------------------------
 
     def step(self) -> None:
-        """Advance the step counter by one: call it once per optimizer step (after ``optimizer.step()``).
+        """Advance the step counter by one: call it once per optimizer step (after `optimizer.step()`).
 
-        Schedules read the counter (``k``, from 0); it is a tensor, so this is no host sync and, under
-        ``torch.compile``, no recompilation. It is saved in ``state_dict()``.
+        Schedules read the counter (`k`, from 0); it is a tensor, so this is no host sync and, under
+        `torch.compile`, no recompilation. It is saved in `state_dict()`.
         """
         with torch.no_grad():
             self.step_count.add_(1)
 
     def set_step(self, step: int) -> None:
         """Set the step counter, e.g. to a trainer's global step when resuming without this collection's
-        state (``collection.set_step(trainer.global_step)``); read it with ``int(collection.step_count)``."""
+        state (`collection.set_step(trainer.global_step)`); read it with `int(collection.step_count)`."""
         if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < 2**63:
             raise ValueError(f"the step is an int >= 0, found {step!r}")
         with torch.no_grad():
@@ -340,7 +342,7 @@ class LossCollection(nn.Module):
 
     @property
     def check_finite(self) -> bool:
-        """Whether ``forward`` raises :class:`~typed_losses.NonFiniteLossError` for NaN/inf terms (one sync)."""
+        """Whether `forward` raises [`NonFiniteLossError`][typed_losses.NonFiniteLossError] for NaN/inf terms (one sync)."""
         return self._check_finite
 
     @check_finite.setter
@@ -352,9 +354,9 @@ class LossCollection(nn.Module):
 
     @property
     def missing_targets(self) -> MissingTargets:
-        """``"error"`` (default) or ``"skip"``: what to do when a term's targets are absent.
+        """`"error"` (default) or `"skip"`: what to do when a term's targets are absent.
 
-        Reads the mode of calls from this thread (``"skip"`` inside :meth:`skip_missing_targets`); setting it
+        Reads the mode of calls from this thread (`"skip"` inside [`skip_missing_targets()`][typed_losses.LossCollection.skip_missing_targets]); setting it
         sets the default of every thread.
         """
         return "skip" if self._skips_here() else "error"
@@ -364,12 +366,12 @@ class LossCollection(nn.Module):
         self._skip_missing: bool = _skips(value)
 
     def _skips_here(self) -> bool:
-        """Whether a call from this thread without ``missing_targets=`` skips terms without targets."""
+        """Whether a call from this thread without `missing_targets=` skips terms without targets."""
         return self._skip_missing or (self._skip_blocks > 0 and id(self) in _skipping_here())
 
     @contextlib.contextmanager
     def skip_missing_targets(self) -> Iterator[LossCollection]:
-        """Within the block, this thread's calls skip terms whose targets are absent (``missing_targets="skip"``).
+        """Within the block, this thread's calls skip terms whose targets are absent (`missing_targets="skip"`).
 
         Other threads calling the same collection meanwhile keep their mode; blocks nest.
         """
@@ -398,10 +400,10 @@ class LossCollection(nn.Module):
         check_finite: bool = False,
         missing_targets: MissingTargets = "error",
     ) -> LossCollection:
-        """Build from the value of a ``losses`` key (a list, a mapping, plain data or OmegaConf).
+        """Build from the value of a `losses` key (a list, a mapping, plain data or OmegaConf).
 
-        Every problem is reported at once as a :class:`LossConfigError`, with file positions when the
-        config was loaded with :func:`~typed_losses.load_yaml`. The options are the constructor's.
+        Every problem is reported at once as a [`LossConfigError`][typed_losses.LossConfigError], with file positions when the
+        config was loaded with [`load_yaml()`][typed_losses.load_yaml]. The options are the constructor's.
         """
         option_issues = _option_issues(check_finite, missing_targets)
         if option_issues:
@@ -433,12 +435,12 @@ class LossCollection(nn.Module):
         check_finite: bool = False,
         missing_targets: MissingTargets = "error",
     ) -> LossCollection:
-        """Rebuild a collection from its ``state_dict()`` alone (config and state).
+        """Rebuild a collection from its `state_dict()` alone (config and state).
 
-        ``prefix`` selects a collection saved inside a larger module (``"loss_fn."``). The saved config is
+        `prefix` selects a collection saved inside a larger module (`"loss_fn."`). The saved config is
         data: its strings are taken literally (never resolved), and params fields it does not mention (saved
-        by an older version) take their defaults. Raises :class:`LossConfigError` when the state holds no
-        collection config or the config is invalid. See :mod:`typed_losses.checkpoint`.
+        by an older version) take their defaults. Raises [`LossConfigError`][typed_losses.LossConfigError] when the state holds no
+        collection config or the config is invalid. See `typed_losses.checkpoint`.
         """
         return checkpoint.from_state_dict(
             cls,
@@ -453,21 +455,21 @@ class LossCollection(nn.Module):
     # -- checkpoints --------------------------------------------------------------------------------------
 
     def get_extra_state(self) -> dict[str, Any]:
-        """The config as plain types, stored in ``state_dict()`` (loads with ``weights_only=True``)."""
+        """The config as plain types, stored in `state_dict()` (loads with `weights_only=True`)."""
         return checkpoint.extra_state(self)
 
     def set_extra_state(self, state: Any) -> None:
         """Check that a loaded state was saved from a collection with this config.
 
         A different config (compared after both are normalised by the checker) fails a strict
-        ``load_state_dict``, of the collection or of a module holding it, naming every difference, and
-        warns in a ``strict=False`` one (e.g. fine-tuning with other losses than in pretraining).
+        `load_state_dict`, of the collection or of a module holding it, naming every difference, and
+        warns in a `strict=False` one (e.g. fine-tuning with other losses than in pretraining).
         """
         checkpoint.set_extra_state(self, state)
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
-        """``nn.Module.load_state_dict``; a config difference raises :class:`LossConfigError` when ``strict``
-        and warns otherwise (this call's own ``strict``: see :mod:`typed_losses.checkpoint`)."""
+        """`nn.Module.load_state_dict`; a config difference raises [`LossConfigError`][typed_losses.LossConfigError] when `strict`
+        and warns otherwise (this call's own `strict`: see `typed_losses.checkpoint`)."""
         with checkpoint.loading_itself(self, strict):
             return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
@@ -511,7 +513,7 @@ class LossCollection(nn.Module):
         return len(self.names)
 
     def to_config(self) -> list[dict[str, Any]]:
-        """The collection as a plain ``losses`` list; ``from_config`` of it rebuilds an equal collection."""
+        """The collection as a plain `losses` list; `from_config` of it rebuilds an equal collection."""
         return [
             checkpoint.config_entry(loss_type, name, weight, module.params, module.routes)
             for loss_type, name, weight, module in zip(
@@ -530,7 +532,7 @@ class LossCollection(nn.Module):
     def forward(
         self, sample_list: Batch, model_output: Batch, missing_targets: MissingTargets | None = None
     ) -> LossOutput:
-        """The terms and their weighted total; ``missing_targets`` overrides the mode for this call only."""
+        """The terms and their weighted total; `missing_targets` overrides the mode for this call only."""
         plan = self._plan
         skipped: tuple[str, ...] = ()
         # the collection's mode, or this thread's skip_missing_targets() block
@@ -580,7 +582,7 @@ class LossCollection(nn.Module):
         return output
 
     def _present(self, sample_list: Batch, model_output: Batch) -> tuple[tuple[_Step, ...], tuple[str, ...]]:
-        """The plan's entries whose targets are all in ``sample_list``, and the names of the others."""
+        """The plan's entries whose targets are all in `sample_list`, and the names of the others."""
         for label, batch in (("sample_list", sample_list), ("model_output", model_output)):
             if not isinstance(batch, Mapping):  # else every term would be skipped, silently
                 raise LossInputError(
@@ -626,14 +628,14 @@ def _option_issues(check_finite: object, missing_targets: object) -> list[Config
 
 
 def _skips(missing_targets: object) -> bool:
-    """Whether the mode ``missing_targets`` skips terms without targets (a :class:`LossConfigError` if unknown)."""
+    """Whether the mode `missing_targets` skips terms without targets (a [`LossConfigError`][typed_losses.LossConfigError] if unknown)."""
     if isinstance(missing_targets, str) and missing_targets in _MISSING_TARGETS:
         return missing_targets == "skip"
     raise LossConfigError(_option_issues(False, missing_targets))
 
 
 def _config_levels(modules: Sequence[Loss[Any]]) -> int:
-    """An upper bound on how deep ``to_config()`` of these modules nests: 2 levels for each loss nested in
+    """An upper bound on how deep `to_config()` of these modules nests: 2 levels for each loss nested in
     another (its entry and the list holding it), 4 for the list, the innermost entry, its params and a list
     param (counted without recursion)."""
     deepest = 0
@@ -646,7 +648,7 @@ def _config_levels(modules: Sequence[Loss[Any]]) -> int:
 
 
 def _required_targets(module: Loss[Any]) -> tuple[tuple[str, ...], ...]:
-    """The ``sample_list`` paths ``module`` (and every loss inside it) requires, without duplicates."""
+    """The `sample_list` paths `module` (and every loss inside it) requires, without duplicates."""
     paths: dict[tuple[str, ...], None] = {}
     for sub in module.modules():
         if isinstance(sub, Loss):
@@ -657,8 +659,8 @@ def _required_targets(module: Loss[Any]) -> tuple[tuple[str, ...], ...]:
 
 
 def _shared_names(names: Sequence[str]) -> set[str]:
-    """The names that another name extends by ``/...`` (``a`` and ``a/b``), and those names: only their output
-    keys can meet (``a`` returning ``{"b/c": ...}`` and ``a/b`` returning ``{"c": ...}``). Linear in the text."""
+    """The names that another name extends by `/...` (`a` and `a/b`), and those names: only their output
+    keys can meet (`a` returning `{"b/c": ...}` and `a/b` returning `{"c": ...}`). Linear in the text."""
     present = set(names)
     shared: set[str] = set()
     for name in names:
@@ -673,8 +675,8 @@ def _shared_names(names: Sequence[str]) -> set[str]:
 def _shared_contribution(
     value: object, name: str, terms: dict[str, Tensor], loss: Loss[Any], owners: dict[str, str]
 ) -> Tensor | None:
-    """:func:`contribution` for a term whose output keys may meet another's: a key already in ``terms`` is a
-    :class:`~typed_losses.LossOutputError` naming both terms (``owners``: which term added each such key)."""
+    """`contribution()` for a term whose output keys may meet another's: a key already in `terms` is a
+    [`LossOutputError`][typed_losses.LossOutputError] naming both terms (`owners`: which term added each such key)."""
     mine: dict[str, Tensor] = {}
     part = contribution(value, name, mine, loss=loss)  # type: ignore[arg-type]  # contribution checks value
     for key in mine:
@@ -690,7 +692,7 @@ def _shared_contribution(
 
 
 def _raise_complex(plan: Sequence[_Step], terms: Mapping[str, Tensor]) -> None:
-    """Raise the error for the first complex term of ``terms`` (the total is complex), naming its loss."""
+    """Raise the error for the first complex term of `terms` (the total is complex), naming its loss."""
     for key, value in terms.items():
         if value.is_complex():
             for name, _, _, loss, _ in plan:
@@ -701,7 +703,7 @@ def _raise_complex(plan: Sequence[_Step], terms: Mapping[str, Tensor]) -> None:
 
 
 def _device_of(batch: object) -> torch.device | None:
-    """The device of the first tensor in ``batch`` (``None``: none there, or ``batch`` is not a mapping)."""
+    """The device of the first tensor in `batch` (`None`: none there, or `batch` is not a mapping)."""
     if not isinstance(batch, Mapping):
         return None
     for value in batch.values():
@@ -729,7 +731,7 @@ def _raise_if_not_finite(output: LossOutput) -> None:
 
 
 def _non_finite(value: Tensor) -> str:
-    """``"is nan"``, ``"has 2 of 6 elements nan, 1 inf"``, or ``""`` when finite."""
+    """`"is nan"`, `"has 2 of 6 elements nan, 1 inf"`, or `""` when finite."""
     nan = int(torch.isnan(value).sum())
     inf = int(torch.isinf(value).sum())
     if not nan and not inf:

@@ -106,7 +106,7 @@ class LossInputError(ValueError):
     @classmethod
     def missing(cls, *, term: str, key: str, source: str, available: Sequence[str], routed: str = "") -> LossInputError:
         """The key `key` is absent from the mapping `source`; `routed` describes the route that made the
-        loss read it (``  routed from its input 'scores' by `inputs:`  ``), if any."""
+        loss read it (`` routed from its input 'scores' by `inputs:` ``), if any."""
         via = f" ({routed})" if routed else ""
         return cls(
             f"loss {term!r} needs {source}[{key!r}]{via}, which is missing ({_describe_available(available)})",

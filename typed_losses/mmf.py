@@ -1,9 +1,9 @@
-"""MMF interop: MMF's flat loss keys, and :class:`MMFLosses`, a drop-in for MMF's ``Losses`` module.
+"""MMF interop: MMF's flat loss keys, and [`MMFLosses`][typed_losses.mmf.MMFLosses], a drop-in for MMF's `Losses` module.
 
-MMF's models put ``{"{dataset_type}/{dataset_name}/{loss}": tensor}`` in ``model_output["losses"]`` (a loss
-returning several terms adds ``/{child}``: ``train/vqa2/bce_kl/kl``); the trainer optimises
-``sum(value.mean() for value in losses.values())`` and the meter logs that sum as
-``{dataset_type}/total_loss``. This module maps a :class:`~typed_losses.LossOutput` to those keys. It does
+MMF's models put `{"{dataset_type}/{dataset_name}/{loss}": tensor}` in `model_output["losses"]` (a loss
+returning several terms adds `/{child}`: `train/vqa2/bce_kl/kl`); the trainer optimises
+`sum(value.mean() for value in losses.values())` and the meter logs that sum as
+`{dataset_type}/total_loss`. This module maps a [`LossOutput`][typed_losses.LossOutput] to those keys. It does
 not import MMF (nor the loss catalog).
 """
 
@@ -22,12 +22,12 @@ from typed_losses.output import LossOutput
 from typed_losses.registry import REGISTRY, Registry
 from typed_losses.rules import LOSSES_KEY, WEIGHT_LOG_PREFIX
 
-#: The key (after ``{term}/``) of the value holding a learned weight's regulariser (``uncertainty``: ``s``).
+#: The key (after `{term}/`) of the value holding a learned weight's regulariser (`uncertainty`: `s`).
 REGULARIZER_KEY = "weight_regularizer"
 
 __all__ = ["MISSING_TARGETS_WARNING", "REGULARIZER_KEY", "MMFLosses", "mmf_log_keys"]
 
-#: MMF's warning (verbatim) when a batch has no ``targets`` and ``evaluation.predict`` is off.
+#: MMF's warning (verbatim) when a batch has no `targets` and `evaluation.predict` is off.
 MISSING_TARGETS_WARNING = (
     "Sample list has not field 'targets', are you sure that your ImDB has labels? "
     "you may have wanted to run with evaluation.predict=true"
@@ -35,18 +35,19 @@ MISSING_TARGETS_WARNING = (
 
 
 def mmf_log_keys(output: LossOutput, dataset_type: str, dataset_name: str) -> dict[str, Tensor]:
-    """``output`` under MMF's logging keys, detached (for a logger; nothing here keeps the graph alive).
+    """`output` under MMF's logging keys, detached (for a logger; nothing here keeps the graph alive).
 
-    Every term becomes ``{dataset_type}/{dataset_name}/{term}`` (a child of a multi-term loss:
-    ``{dataset_type}/{dataset_name}/{term}/{child}``, as MMF names them) with its unweighted value, and
-    ``output.total`` becomes ``{dataset_type}/total_loss``. The total is weighted, so it is the sum of the
+    Every term becomes `{dataset_type}/{dataset_name}/{term}` (a child of a multi-term loss:
+    `{dataset_type}/{dataset_name}/{term}/{child}`, as MMF names them) with its unweighted value, and
+    `output.total` becomes `{dataset_type}/total_loss`. The total is weighted, so it is the sum of the
     terms' means only when every weight is 1 (as in MMF, which has no weights). The weight of a term whose
-    weight changes during training (a schedule, a learned weight) is ``{dataset_type}/{dataset_name}/weight/{term}``.
+    weight changes during training (a schedule, a learned weight) is `{dataset_type}/{dataset_name}/weight/{term}`.
 
-    >>> import torch
-    >>> out = LossOutput({"logit_bce": torch.tensor(0.5), "bce_kl/kl": torch.tensor(0.25)}, torch.tensor(0.75))
-    >>> {k: float(v) for k, v in mmf_log_keys(out, "train", "vqa2").items()}
-    {'train/vqa2/logit_bce': 0.5, 'train/vqa2/bce_kl/kl': 0.25, 'train/total_loss': 0.75}
+    Examples:
+        >>> import torch
+        >>> out = LossOutput({"logit_bce": torch.tensor(0.5), "bce_kl/kl": torch.tensor(0.25)}, torch.tensor(0.75))
+        >>> {k: float(v) for k, v in mmf_log_keys(out, "train", "vqa2").items()}
+        {'train/vqa2/logit_bce': 0.5, 'train/vqa2/bce_kl/kl': 0.25, 'train/total_loss': 0.75}
     """
     prefix = f"{dataset_type}/{dataset_name}/"
     keys = {prefix + name: value.detach() for name, value in output.terms.items()}
@@ -58,7 +59,7 @@ def mmf_log_keys(output: LossOutput, dataset_type: str, dataset_name: str) -> di
 
 
 def _dataset_field(sample_list: Batch, key: str) -> str:
-    """``sample_list.<key>`` (MMF's ``SampleList`` attribute) or ``sample_list[key]`` (any mapping)."""
+    """`sample_list.<key>` (MMF's `SampleList` attribute) or `sample_list[key]` (any mapping)."""
     value = getattr(sample_list, key, None)
     if value is None and isinstance(sample_list, Mapping):
         value = sample_list.get(key)
@@ -84,42 +85,42 @@ def _dataset_field(sample_list: Batch, key: str) -> str:
 
 
 class MMFLosses(nn.Module):
-    """A drop-in for MMF's ``Losses``: ``forward(sample_list, model_output)`` returns MMF's loss dict.
+    """A drop-in for MMF's `Losses`: `forward(sample_list, model_output)` returns MMF's loss dict.
 
-    Built from the ``losses`` value MMF passes to ``Losses`` (a list of names and ``{type, params}``
-    mappings, OmegaConf or plain; typed_losses' ``weight``/``name`` keys and mapping form also work), or
-    from a :class:`~typed_losses.LossCollection`. The config is checked when it is built: a mistake raises
-    :class:`~typed_losses.LossConfigError` listing every problem (MMF failed at the first one, or never).
+    Built from the `losses` value MMF passes to `Losses` (a list of names and `{type, params}`
+    mappings, OmegaConf or plain; typed_losses' `weight`/`name` keys and mapping form also work), or
+    from a [`LossCollection`][typed_losses.LossCollection]. The config is checked when it is built: a mistake raises
+    [`LossConfigError`][typed_losses.LossConfigError] listing every problem (MMF failed at the first one, or never).
 
-    ``forward`` runs the collection and returns ``{"{dataset_type}/{dataset_name}/{term}": value}`` in
-    config order (``.../{term}/{child}`` for each child of a multi-term loss), reading ``dataset_type`` and
-    ``dataset_name`` as attributes of MMF's ``SampleList`` or as keys of any mapping. As in MMF:
+    `forward` runs the collection and returns `{"{dataset_type}/{dataset_name}/{term}": value}` in
+    config order (`.../{term}/{child}` for each child of a multi-term loss), reading `dataset_type` and
+    `dataset_name` as attributes of MMF's `SampleList` or as keys of any mapping. As in MMF:
 
-    - 0-dim values are reshaped to ``(1,)`` (other shapes are kept). MMF's distributed reduction stacks
+    - 0-dim values are reshaped to `(1,)` (other shapes are kept). MMF's distributed reduction stacks
       the raw values of all keys during evaluation, so they must agree in shape with other MMF losses.
-    - A batch without ``targets`` gives ``{}`` and MMF's ``UserWarning`` (on every call, shown per the
-      warning filters), or no warning with ``predict=True`` (MMF's ``evaluation.predict``).
+    - A batch without `targets` gives `{}` and MMF's `UserWarning` (on every call, shown per the
+      warning filters), or no warning with `predict=True` (MMF's `evaluation.predict`).
 
-    Weights, which MMF does not have: each value is ``weight * term`` (the weight at this step for a
+    Weights, which MMF does not have: each value is `weight * term` (the weight at this step for a
     schedule or a learned weight), and a learned weight's regulariser is one more value,
-    ``{dataset_type}/{dataset_name}/{term}/weight_regularizer``; so MMF's trainer total (the sum of the
-    values' means) is exactly ``LossOutput.total``; with all weights 1 the values are
+    `{dataset_type}/{dataset_name}/{term}/weight_regularizer`; so MMF's trainer total (the sum of the
+    values' means) is exactly `LossOutput.total`; with all weights 1 the values are
     the unweighted terms. Term names replace MMF's loss type in the keys: they are the type unless an
-    entry sets ``name:`` or the mapping form is used (its keys are the names).
+    entry sets `name:` or the mapping form is used (its keys are the names).
 
     Schedules read the collection's step counter, which MMF's trainer does not advance: call
-    :meth:`step` after each update, as MMF's own LR-scheduler callback does in ``on_update_end``
-    (``self.trainer.model.losses.step()``). The counter and the learned weights are in the model's
-    ``state_dict``, so MMF's checkpoints resume them; :meth:`set_step` sets the counter to
-    ``trainer.num_updates`` when resuming from a checkpoint saved without it.
+    `step()` after each update, as MMF's own LR-scheduler callback does in `on_update_end`
+    (`self.trainer.model.losses.step()`). The counter and the learned weights are in the model's
+    `state_dict`, so MMF's checkpoints resume them; `set_step()` sets the counter to
+    `trainer.num_updates` when resuming from a checkpoint saved without it.
     """
 
     def step(self) -> None:
-        """Advance the collection's step counter (:meth:`LossCollection.step`): once per update."""
+        """Advance the collection's step counter ([`LossCollection.step()`][typed_losses.LossCollection.step]): once per update."""
         self.collection.step()
 
     def set_step(self, step: int) -> None:
-        """Set the collection's step counter (:meth:`LossCollection.set_step`)."""
+        """Set the collection's step counter ([`LossCollection.set_step()`][typed_losses.LossCollection.set_step])."""
         self.collection.set_step(step)
 
     def __init__(
@@ -144,7 +145,7 @@ class MMFLosses(nn.Module):
         )
 
     def _term_of(self, key: str) -> str | None:
-        """The weighted term that produced ``key`` (``term`` or ``term/child``); ``None`` for weight 1."""
+        """The weighted term that produced `key` (`term` or `term/child`); `None` for weight 1."""
         if not self._weighted:
             return None
         name = key

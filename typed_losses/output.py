@@ -1,7 +1,7 @@
-"""``LossOutput``: the per-term losses of a step and their weighted total.
+"""`LossOutput`: the per-term losses of a step and their weighted total.
 
 A frozen dataclass registered as a pytree node, so it can be built and returned inside
-``torch.compile(..., fullgraph=True)`` (a frozen attrs class cannot be constructed there).
+`torch.compile(..., fullgraph=True)` (a frozen attrs class cannot be constructed there).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ _EXPECTED = "a loss returns a tensor or a mapping of term names to tensors"
 def contribution(
     value: LossValue, name: str = "", terms: dict[str, Tensor] | None = None, *, loss: Loss[Any] | None = None
 ) -> Tensor | None:
-    """What a loss value adds to a total: its mean, or the sum of its terms' means (``None``: no terms).
+    """What a loss value adds to a total: its mean, or the sum of its terms' means (`None`: no terms).
 
-    With ``terms``, also records the value there: as ``name``, or one ``"{name}/{child}"`` entry per child.
-    ``value`` is checked (a :class:`~typed_losses.LossOutputError` naming ``loss`` and what it returned): a
-    real tensor (floating-point unless 0-dim; never complex), or, from a loss declaring ``output_terms``, a
+    With `terms`, also records the value there: as `name`, or one `"{name}/{child}"` entry per child.
+    `value` is checked (a [`LossOutputError`][typed_losses.LossOutputError] naming `loss` and what it returned): a
+    real tensor (floating-point unless 0-dim; never complex), or, from a loss declaring `output_terms`, a
     mapping of exactly those names to such tensors (a loss declaring none may return any such mapping).
     """
     if isinstance(value, Tensor):
@@ -64,7 +64,7 @@ def contribution(
 
 
 def mean_of(value: Tensor, loss: Loss[Any] | None = None, child: str | None = None) -> Tensor:
-    """``value.mean()``, or a :class:`~typed_losses.LossOutputError` when ``value`` is not floating-point."""
+    """`value.mean()`, or a [`LossOutputError`][typed_losses.LossOutputError] when `value` is not floating-point."""
     if value.is_floating_point():
         return value.mean()
     raise output_error(
@@ -73,12 +73,12 @@ def mean_of(value: Tensor, loss: Loss[Any] | None = None, child: str | None = No
 
 
 def complex_error(loss: Loss[Any] | None, value: Tensor, child: str | None = None) -> LossOutputError:
-    """The :class:`~typed_losses.LossOutputError` for a complex 0-dim loss value (``raise`` it)."""
+    """The [`LossOutputError`][typed_losses.LossOutputError] for a complex 0-dim loss value (`raise` it)."""
     return output_error(loss, f"returned {_what(value, child)}; a loss value is real (floating-point, integer or bool)")
 
 
 def declared_but_tensor(loss: Loss[Any], value: Tensor) -> LossOutputError:
-    """The :class:`~typed_losses.LossOutputError` for a tensor from a loss declaring ``output_terms``."""
+    """The [`LossOutputError`][typed_losses.LossOutputError] for a tensor from a loss declaring `output_terms`."""
     return output_error(
         loss,
         f"declares output_terms {loss.output_terms!r} but returned {describe(value)}, "
@@ -91,7 +91,7 @@ def _what(value: Tensor, child: str | None) -> str:
 
 
 def describe(value: object) -> str:
-    """What came back, for messages: ``None``, ``float 0.5``, ``a list of 2 items``, ``an int64 tensor of shape (4,)``."""
+    """What came back, for messages: `None`, `float 0.5`, `a list of 2 items`, `an int64 tensor of shape (4,)`."""
     if value is None:
         return "None"
     if isinstance(value, Tensor):
@@ -108,25 +108,25 @@ def describe(value: object) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class LossOutput:
-    """What a :class:`~typed_losses.LossCollection` returns.
+    """What a [`LossCollection`][typed_losses.LossCollection] returns.
 
     Attributes:
         terms: every loss term by name, in config order. A loss returning several terms contributes one
-            ``"{term}/{child}"`` entry per child (e.g. ``bce_kl/kl`` and ``bce_kl/bce``). Values are the
+            `"{term}/{child}"` entry per child (e.g. `bce_kl/kl` and `bce_kl/bce`). Values are the
             tensors the losses returned (usually 0-dim).
-        total: a 0-dim tensor, the value to optimise: the sum over the terms of ``weight * term.mean()``
+        total: a 0-dim tensor, the value to optimise: the sum over the terms of `weight * term.mean()`
             (a term returning several terms: the sum of their means), plus the regulariser of a learned
-            weight (``uncertainty``: ``exp(-s) * term + s``). Zero (without gradient) when no term was
+            weight (`uncertainty`: `exp(-s) * term + s`). Zero (without gradient) when no term was
             computed.
-        skipped: the terms not computed because their targets were absent from ``sample_list``, in config
-            order; only a collection in ``missing_targets="skip"`` mode skips terms (see
-            :class:`~typed_losses.LossCollection`). Skipped terms are absent from ``terms`` and ``total``.
+        skipped: the terms not computed because their targets were absent from `sample_list`, in config
+            order; only a collection in `missing_targets="skip"` mode skips terms (see
+            [`LossCollection`][typed_losses.LossCollection]). Skipped terms are absent from `terms` and `total`.
         weights: every configured term name (skipped ones too) -> its weight at this call, a 0-dim tensor:
-            the number, the schedule's value at the collection's step, or a learned weight (``exp(-s)``).
+            the number, the schedule's value at the collection's step, or a learned weight (`exp(-s)`).
         varying_weights: the names of the terms whose weight is not a constant (schedules, learned
-            weights): :meth:`to_log` logs their weights.
+            weights): [`to_log()`][typed_losses.LossOutput.to_log] logs their weights.
 
-    Example:
+    Examples:
         >>> import torch
         >>> output = LossOutput({"ce": torch.tensor(0.5), "bce_kl/kl": torch.tensor(0.25)}, torch.tensor(0.75))
         >>> list(output.terms)
@@ -153,14 +153,14 @@ class LossOutput:
         return values
 
     def to_log(self, prefix: str = "") -> dict[str, Tensor]:
-        """A flat ``{name: 0-dim tensor}`` to log, detached and without a host sync.
+        """A flat `{name: 0-dim tensor}` to log, detached and without a host sync.
 
-        ``prefix + key`` for every key of :attr:`terms` (its mean), ``prefix + "total"``, and
-        ``prefix + "weight/" + name`` for every term whose weight is not a constant. Made for Lightning's
-        ``self.log_dict(output.to_log("train/"))``, TensorBoard's ``add_scalars`` and ``wandb.log`` (those
+        `prefix + key` for every key of `terms` (its mean), `prefix + "total"`, and
+        `prefix + "weight/" + name` for every term whose weight is not a constant. Made for Lightning's
+        `self.log_dict(output.to_log("train/"))`, TensorBoard's `add_scalars` and `wandb.log` (those
         two read each value once: it is then that the device synchronises).
 
-        Example:
+        Examples:
             >>> import torch
             >>> output = LossOutput(
             ...     {"ce": torch.tensor([0.5, 1.5])}, torch.tensor(0.5), weights={"ce": torch.tensor(0.5)},

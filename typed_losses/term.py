@@ -1,4 +1,4 @@
-"""``Term``: params with a weight and a term name, for building collections from Python without strings."""
+"""`Term`: params with a weight and a term name, for building collections from Python without strings."""
 
 from __future__ import annotations
 
@@ -38,9 +38,9 @@ def _loss_class(_instance: object, _attribute: attrs.Attribute[Any], value: obje
 
 
 def as_routes(value: Mapping[str, str] | None) -> dict[str, str]:
-    """``Term(inputs=...)``: a mapping from declared input keys to non-empty string keys, as a dict.
+    """`Term(inputs=...)`: a mapping from declared input keys to non-empty string keys, as a dict.
 
-    The keys are checked against the loss's declared inputs where the loss is known (``LossCollection``).
+    The keys are checked against the loss's declared inputs where the loss is known (`LossCollection`).
     """
     if value is None:
         return {}
@@ -60,15 +60,15 @@ def as_routes(value: Mapping[str, str] | None) -> dict[str, str]:
 
 @attrs.frozen
 class Term(Generic[P]):
-    """One term of a :class:`~typed_losses.LossCollection`: a loss's params, its weight and its name.
+    """One term of a [`LossCollection`][typed_losses.LossCollection]: a loss's params, its weight and its name.
 
-    ``LossCollection([Term(CrossEntropyParams(), weight=0.5, name="ce")])``. ``loss`` picks the loss class
-    when one params class is registered for several losses; ``name`` defaults to the registry name. The
-    weight and the name follow the rules of a config entry (:mod:`typed_losses.rules`): a weight is a
-    number or the params of a weight kind (``weight=LinearSchedule(start=0.0, end=1.0, steps=2000)``). ``inputs`` routes
-    the loss's declared inputs to other keys, as ``inputs:`` in a config (one loss type on several heads).
+    `LossCollection([Term(CrossEntropyParams(), weight=0.5, name="ce")])`. `loss` picks the loss class
+    when one params class is registered for several losses; `name` defaults to the registry name. The
+    weight and the name follow the rules of a config entry (`typed_losses.rules`): a weight is a
+    number or the params of a weight kind (`weight=LinearSchedule(start=0.0, end=1.0, steps=2000)`). `inputs` routes
+    the loss's declared inputs to other keys, as `inputs:` in a config (one loss type on several heads).
 
-    Example:
+    Examples:
         >>> from typed_losses.losses import CrossEntropyParams
         >>> term = Term(CrossEntropyParams(label_smoothing=0.1), weight=0.5, name="ce")
         >>> term.weight, term.name
@@ -87,10 +87,10 @@ class Term(Generic[P]):
     weight: WeightForm = attrs.field(default=DEFAULT_WEIGHT, converter=as_weight)
     name: str | None = attrs.field(default=None, validator=_name)
     loss: type[Loss[P]] | None = attrs.field(default=None, eq=False, validator=_loss_class)
-    #: Routes: the loss's declared input keys -> the keys to read instead (``{"scores": "aux_scores"}``).
+    #: Routes: the loss's declared input keys -> the keys to read instead (`{"scores": "aux_scores"}`).
     inputs: Mapping[str, str] = attrs.field(factory=dict, converter=as_routes, hash=False)
 
 
 def is_term_type(tp: Any) -> bool:
-    """Whether ``tp`` is ``Term`` or ``Term[X]``."""
+    """Whether `tp` is `Term` or `Term[X]`."""
     return tp is Term or getattr(tp, "__origin__", None) is Term

@@ -1,13 +1,15 @@
-"""Weights that change during training: the ``Weighting`` module of a weight kind, and the weight-kind registry.
+"""Weights that change during training: the `Weighting` module of a weight kind, and the weight-kind registry.
 
-A term's weight is a number (constant), or a *weight kind* configured as a mapping with ``type``::
+A term's weight is a number (constant), or a *weight kind* configured as a mapping with `type`:
 
-    weight: {type: linear, start: 0.0, end: 1.0, steps: 2000}
+```python
+weight: {type: linear, start: 0.0, end: 1.0, steps: 2000}
+```
 
-A kind is an attrs params class (a subclass of :class:`WeightParams`, checked by the same constraints and
-messages as loss params) and a :class:`Weighting` module computing the weight from the collection's step
+A kind is an attrs params class (a subclass of [`WeightParams`][typed_losses.WeightParams], checked by the same constraints and
+messages as loss params) and a [`Weighting`][typed_losses.Weighting] module computing the weight from the collection's step
 counter, a 0-dim int64 tensor: a schedule is a function of the step, a learned weight has parameters.
-``@register_weight("name")`` registers a kind; the built-in ones are in :mod:`typed_losses.weights`.
+`@register_weight("name")` registers a kind; the built-in ones are in `typed_losses.weights`.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 @attrs.frozen
 class WeightParams:
-    """The base of the params class of a weight kind (``@attrs.frozen(kw_only=True)`` subclasses).
+    """The base of the params class of a weight kind (`@attrs.frozen(kw_only=True)` subclasses).
 
-    An instance is the weight of a :class:`~typed_losses.Term` built in Python, as the mapping
-    ``{type: <kind>, ...fields}`` is in a config.
+    An instance is the weight of a [`Term`][typed_losses.Term] built in Python, as the mapping
+    `{type: <kind>, ...fields}` is in a config.
     """
 
 
@@ -53,10 +55,10 @@ K = TypeVar("K", bound="type[Weighting[Any]]")
 
 
 class Weighting(nn.Module, Generic[W]):
-    """The module of a weight kind: computes a term's weight at a step (see :meth:`forward`).
+    """The module of a weight kind: computes a term's weight at a step (see [`forward()`][typed_losses.Weighting.forward]).
 
-    Subclass it as ``class MyWeight(Weighting[MyWeightParams])`` and register it with
-    :func:`register_weight`. The weight must depend only on the step, the params and the module's own
+    Subclass it as `class MyWeight(Weighting[MyWeightParams])` and register it with
+    [`register_weight()`][typed_losses.register_weight]. The weight must depend only on the step, the params and the module's own
     parameters (a weight without parameters is computed once per step and reused by the collection).
     """
 
@@ -82,17 +84,17 @@ class Weighting(nn.Module, Generic[W]):
         )
 
     def forward(self, step: Tensor) -> Tensor:  # pragma: no cover - abstract
-        """The weight at ``step`` (0-dim int64 tensor, the collection's counter): a 0-dim float tensor.
+        """The weight at `step` (0-dim int64 tensor, the collection's counter): a 0-dim float tensor.
 
-        Computed with tensor operations only (no ``int(step)``, no ``.item()``): no host-device sync, and
-        under ``torch.compile`` advancing the step causes no recompilation.
+        Computed with tensor operations only (no `int(step)`, no `.item()`): no host-device sync, and
+        under `torch.compile` advancing the step causes no recompilation.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement forward(step)")
 
     def regularizer(self) -> Tensor | None:
-        """A 0-dim tensor added to the total beside ``weight * term`` (``None``: nothing, the default).
+        """A 0-dim tensor added to the total beside `weight * term` (`None`: nothing, the default).
 
-        A learned weight needs one, or training would drive the weight to 0 (``uncertainty`` adds ``s``).
+        A learned weight needs one, or training would drive the weight to 0 (`uncertainty` adds `s`).
         """
         return None
 
@@ -125,7 +127,7 @@ class WeightSpec:
 
 
 def _params_class_of(cls: type[Weighting[Any]]) -> type[Any] | None:
-    """The params class of ``cls``: the argument of the first ``Weighting[X]`` (or generic subclass) base."""
+    """The params class of `cls`: the argument of the first `Weighting[X]` (or generic subclass) base."""
     for klass in cls.__mro__:
         for base in klass.__dict__.get("__orig_bases__", ()):
             origin, args = get_origin(base), get_args(base)
@@ -135,7 +137,7 @@ def _params_class_of(cls: type[Weighting[Any]]) -> type[Any] | None:
 
 
 class WeightKinds:
-    """Maps weight-kind names to :class:`WeightSpec`; the global instance is :data:`WEIGHT_KINDS`.
+    """Maps weight-kind names to [`WeightSpec`][typed_losses.WeightSpec]; the global instance is [`WEIGHT_KINDS`][typed_losses.WEIGHT_KINDS].
 
     Registration is serialised; lookups read a dict (thread-safe in CPython).
     """
@@ -145,7 +147,7 @@ class WeightKinds:
         self._lock = threading.Lock()
 
     def register(self, name: str, weight_class: type[Weighting[Any]]) -> WeightSpec:
-        """Register ``weight_class`` under ``name``; ``TypeError``/``ValueError`` on a bad declaration."""
+        """Register `weight_class` under `name`; `TypeError`/`ValueError` on a bad declaration."""
         where = f"{getattr(weight_class, '__module__', '?')}.{getattr(weight_class, '__qualname__', weight_class)}"
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValueError(
@@ -181,7 +183,7 @@ class WeightKinds:
         return spec
 
     def unregister(self, name: str) -> None:
-        """Remove ``name`` (for tests and interactive sessions)."""
+        """Remove `name` (for tests and interactive sessions)."""
         with self._lock:
             self._by_name.pop(name, None)
 
@@ -189,7 +191,7 @@ class WeightKinds:
         return self._by_name.get(name)
 
     def for_params(self, params_class: type[Any]) -> WeightSpec | None:
-        """The kind whose params class is exactly ``params_class``."""
+        """The kind whose params class is exactly `params_class`."""
         for spec in list(self._by_name.values()):
             if spec.params_class is params_class:
                 return spec
@@ -212,9 +214,9 @@ WEIGHT_KINDS = WeightKinds()
 
 
 def register_weight(name: str) -> Callable[[K], K]:
-    """Class decorator registering a :class:`Weighting` subclass as the weight kind ``name``.
+    """Class decorator registering a [`Weighting`][typed_losses.Weighting] subclass as the weight kind `name`.
 
-    Example:
+    Examples:
         >>> import attrs, torch
         >>> from typed_losses import LossCollection, WeightParams, Weighting, register_weight
         >>> @attrs.frozen(kw_only=True)
@@ -243,10 +245,10 @@ def register_weight(name: str) -> Callable[[K], K]:
 
 
 def as_weight(value: WeightForm) -> WeightForm:
-    """``Term``'s ``weight``: a number (as a ``float``, the rule of :func:`typed_losses.rules.weight_problem`)
-    or the params of a registered weight kind; ``ValueError``/``TypeError`` with the rule's message.
+    """`Term`'s `weight`: a number (as a `float`, the rule of `typed_losses.rules.weight_problem()`)
+    or the params of a registered weight kind; `ValueError`/`TypeError` with the rule's message.
 
-    Typed ``WeightForm -> WeightForm`` so that type checkers keep rejecting ``weight="2"`` or a dict.
+    Typed `WeightForm -> WeightForm` so that type checkers keep rejecting `weight="2"` or a dict.
     """
     if isinstance(value, WeightParams):
         if WEIGHT_KINDS.for_params(type(value)) is None:

@@ -1,17 +1,17 @@
-"""Checking a whole ``losses`` value: entry forms, names, weights, params; every problem at once.
+"""Checking a whole `losses` value: entry forms, names, weights, params; every problem at once.
 
-One path for every input kind. Plain Python data and :class:`~typed_losses.Term` lists become an OmegaConf
-node (:func:`typed_losses.config.source.as_node`); yaml loaded with positions, Hydra-composed configs and checkpoint states already
-are one. The node is then checked by :class:`_Checker` against the entry rules of
-:mod:`typed_losses.rules` and, for ``params``, against the params classes
-(:func:`typed_losses.config.params.check_params`: the OmegaConf mirror of the class checks values, cattrs
-builds the instance). Issues are collected by a :class:`~typed_losses.config.issues.Locator` and raised
+One path for every input kind. Plain Python data and [`Term`][typed_losses.Term] lists become an OmegaConf
+node (`typed_losses.config.source.as_node()`); yaml loaded with positions, Hydra-composed configs and checkpoint states already
+are one. The node is then checked by `_Checker` against the entry rules of
+`typed_losses.rules` and, for `params`, against the params classes
+(`typed_losses.config.params.check_params()`: the OmegaConf mirror of the class checks values, cattrs
+builds the instance). Issues are collected by a `Locator` and raised
 once, in file order.
 
-Accepted forms of the value: a list of entries, or a mapping ``{term_name: entry}`` (MMF's ViLT and
-UNITER). An entry is a loss name (``- cross_entropy``) or a mapping with ``type`` and optional ``params``,
-``weight`` (>= 0, default 1.0) and ``name`` (default: the type). A container may be an interpolation
-(``losses: ${x}``, ``- ${shared.ce}``, ``params: ${defaults}``): it is checked where it points, and
+Accepted forms of the value: a list of entries, or a mapping `{term_name: entry}` (MMF's ViLT and
+UNITER). An entry is a loss name (`- cross_entropy`) or a mapping with `type` and optional `params`,
+`weight` (>= 0, default 1.0) and `name` (default: the type). A container may be an interpolation
+(`losses: ${x}`, `- ${shared.ce}`, `params: ${defaults}`): it is checked where it points, and
 problems below it carry the target's position.
 """
 
@@ -61,7 +61,7 @@ __all__ = [
     "term_spec",
 ]
 
-#: Keys whose values a mis-indented entry leaves beside the ``losses`` key.
+#: Keys whose values a mis-indented entry leaves beside the `losses` key.
 _STRAY_KEYS = tuple(key for key in ENTRY_KEYS if key != "type")
 
 
@@ -75,7 +75,7 @@ class CheckedTerm:
     spec: LossSpec
     params: attrs.AttrsInstance
     path: str
-    #: The entry's ``inputs:`` routes (declared input key -> key read instead).
+    #: The entry's `inputs:` routes (declared input key -> key read instead).
     inputs: Mapping[str, str] = attrs.field(factory=dict)
 
     def to_term(self) -> Term[Any]:
@@ -93,7 +93,7 @@ class CheckedTerm:
 
 
 class _Specs:
-    """The losses a check knows: the registry, and loss classes given in Python (``Term(loss=...)``)."""
+    """The losses a check knows: the registry, and loss classes given in Python (`Term(loss=...)`)."""
 
     def __init__(self, registry: Registry, extra: Mapping[str, LossSpec] | None = None) -> None:
         self.registry = registry
@@ -107,11 +107,11 @@ class _Specs:
 
 
 def check_losses(cfg: object, *, registry: Registry = REGISTRY, label: str = LOSSES_KEY) -> list[CheckedTerm]:
-    """Check a ``losses`` value (plain data or OmegaConf); the checked terms, or :class:`LossConfigError`.
+    """Check a `losses` value (plain data or OmegaConf); the checked terms, or [`LossConfigError`][typed_losses.LossConfigError].
 
     Every problem is collected before raising: the error lists them all, one per line, in file order.
 
-    Example:
+    Examples:
         >>> terms = check_losses(["logit_bce", {"type": "cross_entropy", "weight": 0.5, "name": "ce"}])
         >>> [(t.name, t.weight, t.spec.name) for t in terms]
         [('logit_bce', 1.0, 'logit_bce'), ('ce', 0.5, 'cross_entropy')]
@@ -131,8 +131,8 @@ def check_losses(cfg: object, *, registry: Registry = REGISTRY, label: str = LOS
 
 
 def _python_values(cfg: object, label: str) -> Locator:
-    """Params instances and :class:`Term` values given as config entries (or as the whole value): they
-    belong in ``LossCollection([...])``."""
+    """Params instances and [`Term`][typed_losses.Term] values given as config entries (or as the whole value): they
+    belong in `LossCollection([...])`."""
     loc = Locator(label)
     items: list[tuple[tuple[Key, ...], object]] = [((), cfg)]
     if isinstance(cfg, (list, tuple)):
@@ -171,10 +171,10 @@ def _check(
 
 
 def check_terms(items: Sequence[object], *, registry: Registry = REGISTRY, label: str = "items") -> list[CheckedTerm]:
-    """Check the items of ``LossCollection([...])`` (params instances or :class:`Term` values) as the
-    equivalent ``losses`` entries: the same checker, so the same verdict and messages as the config.
+    """Check the items of `LossCollection([...])` (params instances or [`Term`][typed_losses.Term] values) as the
+    equivalent `losses` entries: the same checker, so the same verdict and messages as the config.
 
-    A loss class that is not in ``registry`` (``Term(params, loss=MyLoss)``) is known by its name here.
+    A loss class that is not in `registry` (`Term(params, loss=MyLoss)`) is known by its name here.
     The entry rules (names, weights, the loss) are checked here; params instances were checked by the same
     declared constraints when they were constructed, and are kept as they are (values such as tensors,
     which a config cannot hold, included).
@@ -209,9 +209,9 @@ def _entry_of(
     given: dict[tuple[Key, ...], attrs.AttrsInstance],
     given_specs: dict[tuple[Key, ...], LossSpec],
 ) -> dict[str, Any] | None:
-    """The ``losses`` entry equivalent to ``item`` (its params instance goes to ``given``: it was checked
-    when it was constructed, by the same constraints; its loss to ``given_specs``: by position, as two
-    unregistered loss classes may share a name); ``None`` after an issue."""
+    """The `losses` entry equivalent to `item` (its params instance goes to `given`: it was checked
+    when it was constructed, by the same constraints; its loss to `given_specs`: by position, as two
+    unregistered loss classes may share a name); `None` after an issue."""
     if isinstance(item, Term):
         term: Term[Any] = item
     elif attrs.has(type(item)):
@@ -237,12 +237,12 @@ def _entry_of(
 
 
 def _params_problems(params: attrs.AttrsInstance, rel: tuple[Key, ...], loc: Locator, registry: Registry) -> None:
-    """The constraints of ``params``' fields, declared or derived from their types, on the values it holds.
+    """The constraints of `params`' fields, declared or derived from their types, on the values it holds.
 
-    A declared constraint already ran when ``params`` was constructed; the rules derived from the types
-    (finite floats, int64 ints, ``Literal`` choices) reach a plain attrs class only here, so a params
-    instance built in Python gets the verdict the same values get in a config. Nested terms (``multi``)
-    are walked iteratively, each given its loss (:func:`term_spec`, a problem at its path); a tree whose entries already nest deeper than the bound is reported here,
+    A declared constraint already ran when `params` was constructed; the rules derived from the types
+    (finite floats, int64 ints, `Literal` choices) reach a plain attrs class only here, so a params
+    instance built in Python gets the verdict the same values get in a config. Nested terms (`multi`)
+    are walked iteratively, each given its loss (`term_spec()`, a problem at its path); a tree whose entries already nest deeper than the bound is reported here,
     before anything recursive (building its modules) runs.
     """
     # (params, path, nesting level of its entry: the losses list is level 1, a top entry level 2, and each
@@ -273,7 +273,7 @@ def _params_problems(params: attrs.AttrsInstance, rel: tuple[Key, ...], loc: Loc
 
 
 def _routes_problems_of(term: Term[Any], rel: tuple[Key, ...], loc: Locator) -> None:
-    """The routes of a nested ``Term`` built in Python, checked against its loss's declared inputs."""
+    """The routes of a nested `Term` built in Python, checked against its loss's declared inputs."""
     spec = term_spec(term)
     if not isinstance(spec, LossSpec):
         return  # reported where the child is built
@@ -291,7 +291,7 @@ def _spec_of(term: Term[Any], rel: tuple[Key, ...], loc: Locator, registry: Regi
 
 
 def term_spec(term: Term[Any], registry: Registry = REGISTRY) -> LossSpec | tuple[str, str | None]:
-    """The loss of ``term``: its ``loss`` class, else the one registered loss taking its params class; a
+    """The loss of `term`: its `loss` class, else the one registered loss taking its params class; a
     message and a hint when there is none or several."""
     params_class = type(term.params)
     if term.loss is not None:
@@ -313,9 +313,9 @@ def term_spec(term: Term[Any], registry: Registry = REGISTRY) -> LossSpec | tupl
 
 
 def check_params_data(cls: type[attrs.AttrsInstance], data: Mapping[str, Any]) -> attrs.AttrsInstance:
-    """Structure plain ``data`` into ``cls`` through the full checking pipeline (raises LossConfigError).
+    """Structure plain `data` into `cls` through the full checking pipeline (raises LossConfigError).
 
-    Example:
+    Examples:
         >>> from typed_losses.losses import CrossEntropyParams
         >>> check_params_data(CrossEntropyParams, {"label_smoothing": "0.1"}).label_smoothing
         0.1
@@ -332,9 +332,9 @@ def check_params_data(cls: type[attrs.AttrsInstance], data: Mapping[str, Any]) -
 
 
 def entry_nodes(node: Node) -> list[tuple[Key, Node, str | None]] | None:
-    """The entries of a ``losses`` list or mapping node: (key, node, the term name a mapping key gives).
+    """The entries of a `losses` list or mapping node: (key, node, the term name a mapping key gives).
 
-    An interpolated container (``losses: ${x}``) is followed. ``None`` when ``node`` is neither a list
+    An interpolated container (`losses: ${x}`) is followed. `None` when `node` is neither a list
     nor a mapping.
     """
     node = _followed(node)
@@ -369,7 +369,7 @@ def _followed(node: Node) -> Node:
 
 
 def _child(node: DictConfig, key: str) -> Node | None:
-    """The node under ``key``, ``???`` values included (``key in node`` is False for those)."""
+    """The node under `key`, `???` values included (`key in node` is False for those)."""
     if key not in node.keys():  # noqa: SIM118
         return None
     child = node._get_node(key)
@@ -389,7 +389,7 @@ def _value(node: Node) -> Any:
 
 
 def _plain_string(node: Node | None) -> str | None:
-    """The string a scalar node holds, read without resolving (``None`` for anything else)."""
+    """The string a scalar node holds, read without resolving (`None` for anything else)."""
     if node is None or isinstance(node, Container) or node._is_missing() or node._is_interpolation():
         return None
     raw = node._value()
@@ -405,9 +405,9 @@ class _Checker:
         self.loc = loc
         #: Paths (and every prefix of them) whose problems are reported: they fail without another issue.
         self.done: set[tuple[Key, ...]] = set()
-        #: Params instances built in Python (``LossCollection([...])``), by the path of their ``params``.
+        #: Params instances built in Python (`LossCollection([...])`), by the path of their `params`.
         self.given: dict[tuple[Key, ...], attrs.AttrsInstance] = {}
-        #: The losses of those entries (``Term(loss=...)`` or the registry's), by the path of their entry.
+        #: The losses of those entries (`Term(loss=...)` or the registry's), by the path of their entry.
         self.given_specs: dict[tuple[Key, ...], LossSpec] = {}
 
     def mark(self, rel: tuple[Key, ...]) -> None:
@@ -415,7 +415,7 @@ class _Checker:
             self.done.add(rel[:size])
 
     def walk_missing(self, node: Node, rel: tuple[Key, ...]) -> None:
-        """Report every ``???`` below ``node`` (interpolations are not followed: see :meth:`follow`), and
+        """Report every `???` below `node` (interpolations are not followed: see `follow()`), and
         rank the paths in document order."""
         self.loc.order.setdefault(rel, len(self.loc.order))
         if node._is_missing():
@@ -433,8 +433,8 @@ class _Checker:
                 self.walk_missing(item, (*rel, index))
 
     def follow(self, node: Node, rel: tuple[Key, ...]) -> Node | None:
-        """The container an interpolation at ``rel`` points at (its problems are placed there), ``node``
-        itself for anything else; ``None`` after an issue."""
+        """The container an interpolation at `rel` points at (its problems are placed there), `node`
+        itself for anything else; `None` after an issue."""
         if rel in self.done and node._is_missing():
             return None
         if not node._is_interpolation():
@@ -466,7 +466,7 @@ class _Checker:
         return self.entries(target, (), unique=True)
 
     def stray_keys(self, node: Node) -> None:
-        """Entry keys beside the ``losses`` key: the entries above them were indented too little."""
+        """Entry keys beside the `losses` key: the entries above them were indented too little."""
         parent = node._get_parent()
         if not isinstance(parent, DictConfig) or not self.loc.doc_path:
             return
@@ -481,7 +481,7 @@ class _Checker:
                 )
 
     def document(self, node: DictConfig) -> bool:
-        """Whether ``node`` is a whole config (with ``losses`` keys inside) given for a ``losses`` value."""
+        """Whether `node` is a whole config (with `losses` keys inside) given for a `losses` value."""
         found = find_key(node, LOSSES_KEY, skip=ENTRY_KEYS)
         if not found:
             return False
@@ -500,7 +500,7 @@ class _Checker:
         return None if terms is None else tuple(t.to_term() for t in terms)
 
     def entries(self, node: Node, rel: tuple[Key, ...], *, unique: bool) -> list[CheckedTerm] | None:
-        """Check a list or mapping of entries at ``rel``."""
+        """Check a list or mapping of entries at `rel`."""
         target = self.follow(node, rel)
         if target is None:
             return None
@@ -535,7 +535,7 @@ class _Checker:
         return checked if ok else None
 
     def claimed_name(self, node: Node, term_name: str | None) -> tuple[str, Sequence[str] | None] | None:
-        """The term name a failed entry certainly asks for (``None`` when not certain: no follow-up issue)."""
+        """The term name a failed entry certainly asks for (`None` when not certain: no follow-up issue)."""
         loss_type = _plain_string(node)
         name = term_name
         if isinstance(node, DictConfig):
@@ -602,7 +602,7 @@ class _Checker:
         return CheckedTerm(name or loss.name, weight, loss, params, path, routes)
 
     def routes(self, loss: LossSpec, entry: DictConfig, rel: tuple[Key, ...]) -> dict[str, str] | None:
-        """The entry's ``inputs:`` (declared input key -> key read instead); ``None`` after an issue."""
+        """The entry's `inputs:` (declared input key -> key read instead); `None` after an issue."""
         node = _child(entry, INPUTS_KEY)
         if node is None:
             return {}
@@ -639,7 +639,7 @@ class _Checker:
         return is_param
 
     def scalar(self, node: Node, rel: tuple[Key, ...], what: str) -> Any:
-        """The resolved value of ``node``; ``_FAILED`` when it is missing or does not resolve."""
+        """The resolved value of `node`; `_FAILED` when it is missing or does not resolve."""
         if rel in self.done:
             return _FAILED
         try:
@@ -659,7 +659,7 @@ class _Checker:
         return spec
 
     def weight(self, node: DictConfig, rel: tuple[Key, ...], *, top: bool) -> WeightForm | None:
-        """The entry's weight: a number, or (``top``: a top-level term) the params of a weight kind."""
+        """The entry's weight: a number, or (`top`: a top-level term) the params of a weight kind."""
         child = _child(node, "weight")
         if child is None:
             return DEFAULT_WEIGHT
@@ -686,7 +686,7 @@ class _Checker:
         return float(value)
 
     def weight_kind(self, node: DictConfig, rel: tuple[Key, ...]) -> WeightParams | None:
-        """A weight given as a mapping: ``type`` names a registered weight kind, the other keys are its fields."""
+        """A weight given as a mapping: `type` names a registered weight kind, the other keys are its fields."""
         type_node = _child(node, "type")
         known = ", ".join(WEIGHT_KINDS.names())
         if type_node is None:
@@ -710,7 +710,7 @@ class _Checker:
         return found
 
     def name(self, node: DictConfig, rel: tuple[Key, ...], term_name: str | None) -> str | None:
-        """The explicit term name: ``""`` when none is given (the type is used), ``None`` on a problem."""
+        """The explicit term name: `""` when none is given (the type is used), `None` on a problem."""
         child = _child(node, "name")
         if child is None:
             return term_name or ""

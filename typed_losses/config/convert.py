@@ -142,11 +142,12 @@ def config_params(params: attrs.AttrsInstance) -> dict[str, Any] | list[Any]:
 
 
 def weight_entry(weight: WeightForm) -> float | dict[str, Any]:
-    """A term's weight as a config writes it: the number, or ``{type: <kind>, **fields}``.
+    """A term's weight as a config writes it: the number, or `{type: <kind>, **fields}`.
 
-    >>> from typed_losses.weights import LinearSchedule
-    >>> weight_entry(0.5), weight_entry(LinearSchedule(start=0.0, end=1.0, steps=10))
-    (0.5, {'type': 'linear', 'start': 0.0, 'end': 1.0, 'steps': 10, 'begin': 0})
+    Examples:
+        >>> from typed_losses.weights import LinearSchedule
+        >>> weight_entry(0.5), weight_entry(LinearSchedule(start=0.0, end=1.0, steps=10))
+        (0.5, {'type': 'linear', 'start': 0.0, 'end': 1.0, 'steps': 10, 'begin': 0})
     """
     if not isinstance(weight, WeightParams):
         return weight

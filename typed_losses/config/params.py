@@ -1,7 +1,7 @@
-"""Checking one entry's ``params`` against its params class.
+"""Checking one entry's `params` against its params class.
 
 The user's keys are merged one by one into the OmegaConf mirror of the params class, attached under the
-entry in the document tree (so ``${...}`` interpolations resolve against the document root), resolved,
+entry in the document tree (so `${...}` interpolations resolve against the document root), resolved,
 then structured with the strict cattrs converter, which runs the attrs validators. Every problem becomes
 an issue; nothing from OmegaConf, cattrs or attrs escapes raw.
 """
@@ -35,18 +35,18 @@ from typed_losses.rules import describe_value
 
 __all__ = ["NestedEntries", "check_params", "first_line", "passes_unchanged"]
 
-#: How nested loss entries (a field typed ``Sequence[Term]``) are checked; supplied by the entries layer.
+#: How nested loss entries (a field typed `Sequence[Term]`) are checked; supplied by the entries layer.
 NestedEntries = Callable[[Node, Locator, tuple[Key, ...]], tuple[Any, ...] | None]
 
 
 def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (OmegaConf appends ``full_key``/``object_type`` lines)."""
+    """The first line of an exception's message (OmegaConf appends `full_key`/`object_type` lines)."""
     msg = getattr(exc, "msg", None) or str(exc)
     return str(msg).strip().splitlines()[0] if str(msg).strip() else type(exc).__name__
 
 
 def _attached_mirror(cls: type, entry_node: Container | None) -> DictConfig:
-    """The OmegaConf mirror of ``cls``, attached under ``entry_node`` as its ``params`` (not inserted)."""
+    """The OmegaConf mirror of `cls`, attached under `entry_node` as its `params` (not inserted)."""
     typed: DictConfig = OmegaConf.structured(mirror_of(cls))
     if entry_node is not None:
         typed._set_parent(entry_node)
@@ -58,10 +58,10 @@ _EXACT: dict[Any, tuple[type, ...]] = {float: (float, int), int: (int,), bool: (
 
 
 def passes_unchanged(raw: object, tp: Any) -> bool:
-    """Whether OmegaConf would keep ``raw`` exactly as it is for a field of type ``tp``.
+    """Whether OmegaConf would keep `raw` exactly as it is for a field of type `tp`.
 
     True for a plain scalar (no interpolation) that already has the field's type, or any plain scalar
-    for fields the mirror leaves to the converter (``Literal``, enums, unions). Such values skip the
+    for fields the mirror leaves to the converter (`Literal`, enums, unions). Such values skip the
     OmegaConf merge, which costs milliseconds per key; everything else takes the full path.
     """
     if (isinstance(raw, str) and "${" in raw) or isinstance(raw, Node):
@@ -105,12 +105,12 @@ def check_params(
     reported: Collection[tuple[Key, ...]] = frozenset(),
     ignore: Collection[str] = (),
 ) -> attrs.AttrsInstance | None:
-    """Check the ``params`` node at ``rel`` against ``cls``; an instance, or ``None`` after adding issues.
+    """Check the `params` node at `rel` against `cls`; an instance, or `None` after adding issues.
 
-    ``params_node`` is the DictConfig written under ``params:`` (``None`` when absent); ``entry_node`` is
+    `params_node` is the DictConfig written under `params:` (`None` when absent); `entry_node` is
     the entry holding it, used to attach the schema in the tree. A key whose path (or a path below it)
-    is in ``reported`` (a ``???`` value, reported already) fails without another issue. Keys in ``ignore``
-    are not fields (the ``type`` of a weight kind's mapping, whose other keys are its fields).
+    is in `reported` (a `???` value, reported already) fails without another issue. Keys in `ignore`
+    are not fields (the `type` of a weight kind's mapping, whose other keys are its fields).
     """
     before = len(loc.issues)
     fields = {f.name: f for f in params_fields(cls)}

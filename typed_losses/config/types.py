@@ -1,9 +1,9 @@
 """Introspection of params field types: human names, and OmegaConf-compatible mirror schemas.
 
-OmegaConf 2.3 cannot build a structured config from ``Literal`` fields, misreads ``attrs.Factory``
+OmegaConf 2.3 cannot build a structured config from `Literal` fields, misreads `attrs.Factory`
 defaults and matches enums by name only, where 2.4 does better. To behave the same on both, a params class
 is merged into a *mirror*: a dataclass with the same field names whose types OmegaConf handles everywhere
-(``Literal``, ``Enum`` and unions become ``Any`` and are checked by the converter instead). Mirror fields
+(`Literal`, `Enum` and unions become `Any` and are checked by the converter instead). Mirror fields
 have no defaults: only what the user wrote is merged; attrs fills in the rest.
 """
 
@@ -37,13 +37,13 @@ _SCALARS: dict[type, str] = {int: "int", float: "float", bool: "bool", str: "str
 
 @functools.cache
 def params_fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
-    """The attrs fields of ``cls`` that ``__init__`` takes, with string annotations resolved."""
+    """The attrs fields of `cls` that `__init__` takes, with string annotations resolved."""
     attrs.resolve_types(cls)
     return tuple(f for f in attrs.fields(cls) if f.init)
 
 
 def optional_inner(tp: Any) -> Any | None:
-    """``X`` for ``Optional[X]`` / ``X | None``, else ``None``."""
+    """`X` for `Optional[X]` / `X | None`, else `None`."""
     if typing.get_origin(tp) in (Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(args) == 1 and len(typing.get_args(tp)) == 2:
@@ -52,7 +52,7 @@ def optional_inner(tp: Any) -> Any | None:
 
 
 def literal_values(tp: Any) -> tuple[Any, ...] | None:
-    """The allowed values of a ``Literal`` type, else ``None``."""
+    """The allowed values of a `Literal` type, else `None`."""
     if typing.get_origin(tp) is Literal:
         return typing.get_args(tp)
     return None
@@ -63,7 +63,7 @@ _MAPPINGS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
 
 
 def sequence_item(tp: Any) -> Any | None:
-    """The item type of ``list[X]``, ``tuple[X, ...]`` or ``Sequence[X]``, else ``None``."""
+    """The item type of `list[X]`, `tuple[X, ...]` or `Sequence[X]`, else `None`."""
     origin = typing.get_origin(tp)
     if origin in _SEQUENCES:
         args = typing.get_args(tp)
@@ -74,7 +74,7 @@ def sequence_item(tp: Any) -> Any | None:
 
 
 def mapping_value(tp: Any) -> Any | None:
-    """The value type of ``dict[str, X]`` / ``Mapping[str, X]``, else ``None``."""
+    """The value type of `dict[str, X]` / `Mapping[str, X]`, else `None`."""
     if typing.get_origin(tp) in _MAPPINGS:
         args = typing.get_args(tp)
         return args[1] if len(args) == 2 else Any
@@ -82,7 +82,7 @@ def mapping_value(tp: Any) -> Any | None:
 
 
 def describe_type(tp: Any) -> str:
-    """A short human name: ``float``, ``list of float``, ``one of 'mean', 'sum'``, ``int or null``."""
+    """A short human name: `float`, `list of float`, `one of 'mean', 'sum'`, `int or null`."""
     if tp in _SCALARS:
         return _SCALARS[tp]
     if tp is Any or tp is object:
@@ -111,14 +111,14 @@ def describe_type(tp: Any) -> str:
 
 
 def is_term_sequence(tp: Any) -> bool:
-    """Whether ``tp`` is a sequence of :class:`~typed_losses.Term` (a nested list of loss entries)."""
+    """Whether `tp` is a sequence of [`Term`][typed_losses.Term] (a nested list of loss entries)."""
     item = sequence_item(tp)
     return item is not None and is_term_type(item)
 
 
 @functools.cache
 def term_sequence_fields(cls: type) -> frozenset[str]:
-    """Names of the fields of ``cls`` that hold nested loss entries."""
+    """Names of the fields of `cls` that hold nested loss entries."""
     return frozenset(f.name for f in params_fields(cls) if is_term_sequence(f.type))
 
 
@@ -142,6 +142,6 @@ def _mirror_type(tp: Any) -> Any:
 
 @functools.cache
 def mirror_of(cls: type) -> type:
-    """An OmegaConf-compatible dataclass mirroring the fields of the attrs class ``cls`` (no defaults)."""
+    """An OmegaConf-compatible dataclass mirroring the fields of the attrs class `cls` (no defaults)."""
     fields = [(f.name, _mirror_type(f.type), dataclasses.field(default=MISSING)) for f in params_fields(cls)]
     return dataclasses.make_dataclass(f"{cls.__name__}Schema", fields)

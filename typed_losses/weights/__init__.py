@@ -1,5 +1,5 @@
-"""Term weights that change during training: schedules (``linear``, ``cosine``, ``step``), learned weights
-(``uncertainty``), and the registry of weight kinds (:func:`register_weight` adds one)."""
+"""Term weights that change during training: schedules (`linear`, `cosine`, `step`), learned weights
+(`uncertainty`), and the registry of weight kinds ([`register_weight()`][typed_losses.register_weight] adds one)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The built-in learned weight: ``uncertainty`` (Kendall, Gal and Cipolla, CVPR 2018).
+"""The built-in learned weight: `uncertainty` (Kendall, Gal and Cipolla, CVPR 2018).
 
-A learnable log-variance ``s`` per term (an ``nn.Parameter``, initialised at ``init``); the term adds
-``exp(-s) * term + s`` to the total (Kendall's form without the factor 1/2) and reports ``exp(-s)`` as its
+A learnable log-variance `s` per term (an `nn.Parameter`, initialised at `init`); the term adds
+`exp(-s) * term + s` to the total (Kendall's form without the factor 1/2) and reports `exp(-s)` as its
 weight. The parameter is trained with the model: it must be in the optimizer (see the guide).
 """
 
@@ -19,7 +19,7 @@ __all__ = ["UncertaintyWeight", "UncertaintyWeighting"]
 
 @attrs.frozen(kw_only=True)
 class UncertaintyWeight(WeightParams):
-    """``{type: uncertainty, init: 0.0}``: a learned weight ``exp(-s)``, ``s`` a log-variance starting at ``init``."""
+    """`{type: uncertainty, init: 0.0}`: a learned weight `exp(-s)`, `s` a log-variance starting at `init`."""
 
     init: float = param(0.0, doc="the initial log-variance s (the weight starts at exp(-init))")
 
@@ -36,6 +36,6 @@ class UncertaintyWeighting(Weighting[UncertaintyWeight]):
         return torch.exp(-self.log_variance)
 
     def regularizer(self) -> Tensor:
-        """``s``: the term adds ``exp(-s) * term + s``."""
+        """`s`: the term adds `exp(-s) * term + s`."""
         log_variance: Tensor = self.log_variance
         return log_variance

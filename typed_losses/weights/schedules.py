@@ -1,13 +1,13 @@
-"""The built-in schedules: ``linear``, ``cosine`` and ``step`` (a weight that is a function of the step).
+"""The built-in schedules: `linear`, `cosine` and `step` (a weight that is a function of the step).
 
-With step counter ``k`` and ``p = clamp((k - begin) / steps, 0, 1)``:
+With step counter `k` and `p = clamp((k - begin) / steps, 0, 1)`:
 
-- ``linear``: ``start + (end - start) * p``;
-- ``cosine``: ``start + (end - start) * (1 - cos(pi * p)) / 2``;
-- ``step``: ``values[i]``, ``i`` the number of milestones ``<= k``.
+- `linear`: `start + (end - start) * p`;
+- `cosine`: `start + (end - start) * (1 - cos(pi * p)) / 2`;
+- `step`: `values[i]`, `i` the number of milestones `<= k`.
 
-Each is computed from the step tensor (no host sync; no recompilation under ``torch.compile``); the
-``start``/``end``/``values`` of a schedule are reached exactly (``torch.lerp`` is exact at its ends).
+Each is computed from the step tensor (no host sync; no recompilation under `torch.compile`); the
+`start`/`end`/`values` of a schedule are reached exactly (`torch.lerp` is exact at its ends).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ _WEIGHT = "a weight: a finite number >= 0"
 
 @attrs.frozen(kw_only=True)
 class LinearSchedule(WeightParams):
-    """``{type: linear, start, end, steps, begin: 0}``: from ``start`` at step ``begin`` to ``end`` at step
-    ``begin + steps``, linearly; ``start`` before, ``end`` after."""
+    """`{type: linear, start, end, steps, begin: 0}`: from `start` at step `begin` to `end` at step
+    `begin + steps`, linearly; `start` before, `end` after."""
 
     start: float = attrs.field(**constraint(ge=0, doc="the weight up to step `begin`"))
     end: float = attrs.field(**constraint(ge=0, doc="the weight from step `begin + steps` on"))
@@ -41,8 +41,8 @@ class LinearSchedule(WeightParams):
 
 @attrs.frozen(kw_only=True)
 class CosineSchedule(WeightParams):
-    """``{type: cosine, start, end, steps, begin: 0}``: from ``start`` to ``end`` along half a cosine (slow at
-    both ends), over ``steps`` steps from step ``begin``."""
+    """`{type: cosine, start, end, steps, begin: 0}`: from `start` to `end` along half a cosine (slow at
+    both ends), over `steps` steps from step `begin`."""
 
     start: float = attrs.field(**constraint(ge=0, doc="the weight up to step `begin`"))
     end: float = attrs.field(**constraint(ge=0, doc="the weight from step `begin + steps` on"))
@@ -60,8 +60,8 @@ def _floats(value: Iterable[float]) -> tuple[float, ...]:
 
 @attrs.frozen(kw_only=True)
 class StepSchedule(WeightParams):
-    """``{type: step, milestones, values}``: ``values[i]`` from the ``i``-th milestone on (``values[0]``
-    before the first); ``len(values) == len(milestones) + 1``."""
+    """`{type: step, milestones, values}`: `values[i]` from the `i`-th milestone on (`values[0]`
+    before the first); `len(values) == len(milestones) + 1`."""
 
     milestones: tuple[int, ...] = attrs.field(
         converter=_ints,
@@ -86,8 +86,8 @@ R = TypeVar("R", LinearSchedule, CosineSchedule)
 
 
 class _Ramp(Weighting[R]):
-    """A weight moving from ``start`` to ``end``: ``start`` and ``end`` are kept as tensors, on the
-    collection's device, so that ``torch.lerp`` reaches them exactly."""
+    """A weight moving from `start` to `end`: `start` and `end` are kept as tensors, on the
+    collection's device, so that `torch.lerp` reaches them exactly."""
 
     start: Tensor
     end: Tensor
@@ -97,12 +97,12 @@ class _Ramp(Weighting[R]):
         self.register_buffer("end", torch.tensor(float(end)), persistent=False)
 
     def progress(self, step: Tensor) -> Tensor:
-        """``p = clamp((step - begin) / steps, 0, 1)``, in the dtype of ``start`` (float32 unless converted)."""
+        """`p = clamp((step - begin) / steps, 0, 1)`, in the dtype of `start` (float32 unless converted)."""
         params = self.params
         return torch.clamp((step - params.begin).to(self.start.dtype) / params.steps, 0.0, 1.0)
 
     def ramp(self, fraction: Tensor) -> Tensor:
-        """``start + (end - start) * fraction``, exact at 0 and 1."""
+        """`start + (end - start) * fraction`, exact at 0 and 1."""
         return torch.lerp(self.start, self.end, fraction)
 
 
