@@ -92,7 +92,7 @@ T = TypeVar("T")
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
-#: The metadata key under which a field keeps its :class:`Constraint`.
+#: The metadata key under which a field keeps its `Constraint`.
 METADATA_KEY = "typed_losses.constraint"
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -215,7 +215,7 @@ class FieldRule:
 
     name: str
     constraint: Constraint
-    #: Whether the field declares its constraint (:func:`param`/:func:`constraint`).
+    #: Whether the field declares its constraint (`param()`/`constraint()`).
     declared: bool
     #: The type of the values the scalar rules apply to (the item type of a list, ...).
     scalar: Any

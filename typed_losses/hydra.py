@@ -45,7 +45,7 @@ from typed_losses.rules import DEFAULT_WEIGHT, ENTRY_KEYS, LOSSES_KEY
 
 __all__ = ["SCHEMA_NAME", "LossEntry", "LossesSchema", "losses_from_hydra", "losses_schema", "register_configs"]
 
-#: The ConfigStore name :func:`register_configs` uses by default.
+#: The ConfigStore name `register_configs()` uses by default.
 SCHEMA_NAME = "typed_losses"
 
 

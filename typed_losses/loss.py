@@ -370,9 +370,9 @@ class Loss(nn.Module, Generic[P]):
     several named tensors (each becomes a `"{term}/{child}"` entry of [`LossOutput`][typed_losses.LossOutput]).
     """
 
-    #: The registry name, set by :func:`~typed_losses.register_loss`.
+    #: The registry name, set by `register_loss()`.
     loss_name: ClassVar[str | None] = None
-    #: The params class, set by :func:`~typed_losses.register_loss`.
+    #: The params class, set by `register_loss()`.
     params_class: ClassVar[type[ParamsInstance] | None] = None
     #: The values this loss reads; used for docs and error messages.
     inputs: ClassVar[tuple[Input, ...]] = ()

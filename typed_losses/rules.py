@@ -72,7 +72,7 @@ NESTED_WEIGHT_TEXT = "a weight that changes during training applies to a top-lev
 
 #: Term names that logs and output files use for something else (`total` is the sum of the terms).
 RESERVED_NAMES: tuple[str, ...] = ("total",)
-#: The prefix of the log keys of the weights (`weight/<term>`, :meth:`LossOutput.to_log`): no term name
+#: The prefix of the log keys of the weights (`weight/<term>`, `LossOutput.to_log()`): no term name
 #: starts with it (nor is `weight`), so no log key of a term meets one of a weight.
 WEIGHT_LOG_PREFIX = "weight/"
 

@@ -62,9 +62,9 @@ class Weighting(nn.Module, Generic[W]):
     parameters (a weight without parameters is computed once per step and reused by the collection).
     """
 
-    #: The registered name of the kind (set by :func:`register_weight`).
+    #: The registered name of the kind (set by `register_weight()`).
     kind_name: ClassVar[str | None] = None
-    #: The params class (the generic argument; set by :func:`register_weight`).
+    #: The params class (the generic argument; set by `register_weight()`).
     params_class: ClassVar[type[WeightParams]]
 
     def __init__(self, params: W) -> None:

@@ -25,7 +25,7 @@ from typed_losses.weighting import WEIGHT_KINDS, WeightForm, WeightParams
 __all__ = ["config_params", "converter", "unstructure_params"]
 
 
-#: `'abc' (str)` - how a wrong value is shown in messages (the rule lives in :mod:`typed_losses.rules`).
+#: `'abc' (str)` - how a wrong value is shown in messages (the rule lives in `typed_losses.rules`).
 
 
 def _expected(tp: Any, value: object) -> ValueError:
