@@ -1,10 +1,10 @@
-"""``typed-losses``: validate loss configs, show where their values come from, list the registered losses,
-write the JSON Schema, run the demo. ``docs/cli.md`` is the reference.
+"""`typed-losses`: validate loss configs, show where their values come from, list the registered losses,
+write the JSON Schema, run the demo. `docs/cli.md` is the reference.
 
 Exit codes: 0 success, 1 invalid or unreadable config, 2 usage error (a bad option, an unknown name given to
-``list``, a ``--plugin`` that cannot be loaded). Problems are printed one per line as
-``FILE:LINE:COL: error: PATH: message (hint)``; never a traceback for a user mistake. Everything taken
-from a config or a command line is shown literally (:func:`~typed_losses.cli_support.printable`).
+`list`, a `--plugin` that cannot be loaded). Problems are printed one per line as
+`FILE:LINE:COL: error: PATH: message (hint)`; never a traceback for a user mistake. Everything taken
+from a config or a command line is shown literally (`printable()`).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _describe_params(summary: str, params_class: type, out: TextIO) -> None:
-    """A loss's or weight kind's summary and params, one line each (``list``)."""
+    """A loss's or weight kind's summary and params, one line each (`list`)."""
     if summary:
         _say(f"    {summary}", out)
     infos = params_info(params_class)
@@ -290,7 +290,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Entry point of the ``typed-losses`` console script."""
+    """Entry point of the `typed-losses` console script."""
     stream = out if out is not None else sys.stdout
     args = _parser().parse_args(argv)
     for module in [*args.plugin, *args.sub_plugins]:

@@ -1,8 +1,8 @@
-"""``typed-losses show``: render :mod:`typed_losses.provenance` as a rich table, plain text or JSON.
+"""`typed-losses show`: render `typed_losses.provenance` as a rich table, plain text or JSON.
 
 Every format shows names and values literally: control characters are escaped
-(:func:`~typed_losses.cli_support.printable`), rich markup in a name is text (``[/bold]`` is shown as
-written), and JSON escapes them itself (``\\u001b``).
+(`printable()`), rich markup in a name is text (`[/bold]` is shown as
+written), and JSON escapes them itself (`\\u001b`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typed_losses.provenance import TermProvenance
 __all__ = ["Format", "ShownLosses", "render"]
 
 Format = Literal["auto", "table", "plain", "json"]
-#: One ``losses`` value of a document: its dotted key and its terms.
+#: One `losses` value of a document: its dotted key and its terms.
 ShownLosses = tuple[str, list[TermProvenance]]
 
 
@@ -77,7 +77,7 @@ def _json(file: str, shown: Sequence[ShownLosses], out: TextIO) -> None:
 
 
 def render(file: str, shown: Sequence[ShownLosses], out: TextIO, fmt: Format = "auto") -> None:
-    """Write ``shown`` in ``fmt``: ``auto`` is a rich table on a terminal and plain text elsewhere."""
+    """Write `shown` in `fmt`: `auto` is a rich table on a terminal and plain text elsewhere."""
     if fmt == "json":
         _json(file, shown, out)
         return

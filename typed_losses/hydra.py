@@ -10,6 +10,10 @@ Hydra can check while it composes, and [`losses_from_hydra()`][typed_losses.hydr
 - [`losses_from_hydra()`][typed_losses.hydra.losses_from_hydra] runs typed_losses' full check on the composed `losses` value and raises
   [`LossConfigError`][typed_losses.LossConfigError] with the issues the YAML path gives (unknown loss or param with
   a did-you-mean, types, ranges, duplicate names), each naming its path in the composed config.
+- [`CheckLosses`][typed_losses.hydra.CheckLosses], a Hydra callback, runs that check when a job starts (before the
+  task function) and prints the problems without a Python traceback.
+
+A complete app, and what each kind of mistake prints: `docs/guides/hydra.md`.
 
 Hydra is imported only by [`register_configs()`][typed_losses.hydra.register_configs]; the rest needs only OmegaConf:
 
@@ -28,13 +32,16 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import sys
 import warnings
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.base import Container, Node
 from omegaconf.errors import OmegaConfBaseException
 
+from typed_losses.cli_support import printable
 from typed_losses.collection import LossCollection
 from typed_losses.config.params import first_line
 from typed_losses.config.paths import followed, node_at
@@ -43,10 +50,19 @@ from typed_losses.errors import ConfigIssue, LossConfigError
 from typed_losses.registry import REGISTRY, Registry
 from typed_losses.rules import DEFAULT_WEIGHT, ENTRY_KEYS, LOSSES_KEY
 
-__all__ = ["SCHEMA_NAME", "LossEntry", "LossesSchema", "losses_from_hydra", "losses_schema", "register_configs"]
+__all__ = [
+    "ENTRY_TYPE_NAME",
+    "SCHEMA_NAME",
+    "CheckLosses",
+    "LossEntry",
+    "LossesSchema",
+    "losses_from_hydra",
+    "losses_schema",
+    "register_configs",
+]
 
-#: The ConfigStore name `register_configs()` uses by default.
 SCHEMA_NAME = "typed_losses"
+"""The ConfigStore name [`register_configs()`][typed_losses.hydra.register_configs] uses by default."""
 
 
 @dataclasses.dataclass
@@ -65,6 +81,15 @@ class LossEntry:
 
 
 assert {f.name for f in dataclasses.fields(LossEntry)} == set(ENTRY_KEYS), "entry keys changed: update LossEntry"
+
+ENTRY_TYPE_NAME = "LossEntry (a mapping: write {type: NAME}, not NAME)"
+"""The `__name__` of [`LossEntry`][typed_losses.hydra.LossEntry]: the name OmegaConf's messages give it.
+
+When a list entry is not a mapping, OmegaConf names the element type by its `__name__`, so MMF's bare-name
+form (`- cross_entropy`) under the schema reads "str is not a subclass of LossEntry (a mapping: write
+{type: NAME}, not NAME). value: cross_entropy". The class keeps its `__qualname__` (its repr, pickle).
+"""
+LossEntry.__name__ = ENTRY_TYPE_NAME
 
 
 @dataclasses.dataclass
@@ -182,3 +207,72 @@ def losses_from_hydra(
     if isinstance(node, Node):
         _strip_null_names(node)
     return LossCollection.from_config(node, registry=registry, label=label)
+
+
+class CheckLosses:
+    """A Hydra callback that checks the composed losses when a job starts, before the task function runs.
+
+    Register it in the primary config, with the dotted path of the `losses` value (or a list of paths):
+
+    ```yaml
+    hydra:
+      callbacks:
+        check_losses:
+          _target_: typed_losses.hydra.CheckLosses
+          key: model.losses
+    ```
+
+    With a mistake, it prints every problem to standard error (`error: PATH: message (hint)`, as
+    `typed-losses validate` does) and ends the process with exit status 1: no Python traceback, and the task
+    function does not start. It exits rather than raising because Hydra turns an exception raised by a
+    callback into a warning and runs the task anyway. It only checks: build the collection in the task
+    function with [`losses_from_hydra()`][typed_losses.hydra.losses_from_hydra]. Hydra's Compose API runs no
+    callbacks. In a multirun, the first job with a broken config stops the sweep.
+
+    Examples:
+        >>> from omegaconf import OmegaConf
+        >>> cfg = OmegaConf.create({"model": {"losses": [{"type": "mse"}]}})
+        >>> CheckLosses("model.losses").on_job_start(cfg)  # fine: nothing printed
+        >>> cfg = OmegaConf.create({"model": {"losses": [{"type": "mse"}, {"type": "mse", "wieght": 2}]}})
+        >>> try:
+        ...     CheckLosses(["model.losses"]).on_job_start(cfg, out=sys.stdout)
+        ... except SystemExit as exit:
+        ...     print("exit status", exit.code)
+        error: model.losses[1]: duplicate term name 'mse' (also at model.losses[0]) (give one of them a distinct `name:`)
+        error: model.losses[1].wieght: unknown key 'wieght' in a loss entry (did you mean 'weight'?)
+        exit status 1
+    """
+
+    def __init__(self, key: str | Sequence[str] = "model.losses", *, registry: Registry = REGISTRY) -> None:
+        self.keys: tuple[str, ...] = (key,) if isinstance(key, str) else tuple(key)
+        self.registry = registry
+
+    def on_job_start(self, config: Any, *, out: Any = None, **kwargs: Any) -> None:
+        """Check the losses at every key; print the problems and exit with status 1 if there are any."""
+        issues: list[ConfigIssue] = []
+        for key in self.keys:
+            try:
+                losses_from_hydra(config, key, registry=self.registry)
+            except LossConfigError as error:
+                issues.extend(error.issues)
+        if issues:
+            stream = sys.stderr if out is None else out
+            for issue in issues:
+                print(printable(issue.format(severity="error")), file=stream)
+            raise SystemExit(1)
+
+    # Hydra calls every hook of a callback; the others have nothing to do.
+    def on_run_start(self, config: Any, **kwargs: Any) -> None:
+        """Nothing: the check runs per job."""
+
+    def on_run_end(self, config: Any, **kwargs: Any) -> None:
+        """Nothing."""
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        """Nothing: the check runs per job."""
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        """Nothing."""
+
+    def on_job_end(self, config: Any, job_return: Any, **kwargs: Any) -> None:
+        """Nothing."""

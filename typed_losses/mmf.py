@@ -22,16 +22,16 @@ from typed_losses.output import LossOutput
 from typed_losses.registry import REGISTRY, Registry
 from typed_losses.rules import LOSSES_KEY, WEIGHT_LOG_PREFIX
 
-#: The key (after `{term}/`) of the value holding a learned weight's regulariser (`uncertainty`: `s`).
 REGULARIZER_KEY = "weight_regularizer"
+"""The key (after `{term}/`) of the value holding a learned weight's regulariser (`uncertainty`: `s`)."""
 
 __all__ = ["MISSING_TARGETS_WARNING", "REGULARIZER_KEY", "MMFLosses", "mmf_log_keys"]
 
-#: MMF's warning (verbatim) when a batch has no `targets` and `evaluation.predict` is off.
 MISSING_TARGETS_WARNING = (
     "Sample list has not field 'targets', are you sure that your ImDB has labels? "
     "you may have wanted to run with evaluation.predict=true"
 )
+"""MMF's warning (verbatim) when a batch has no `targets` and `evaluation.predict` is off."""
 
 
 def mmf_log_keys(output: LossOutput, dataset_type: str, dataset_name: str) -> dict[str, Tensor]:

@@ -1,10 +1,10 @@
-"""Where every resolved setting of a ``losses`` value came from: a file line, an interpolation, a default.
+"""Where every resolved setting of a `losses` value came from: a file line, an interpolation, a default.
 
-:func:`losses_provenance` checks a ``losses`` value (raising :class:`~typed_losses.LossConfigError` when
-it is invalid, exactly as :func:`~typed_losses.check_losses` does) and describes each term: its name, type,
-weight and every param of its params class with the resolved value and an :class:`Origin`. Nested entries
-(``multi``'s children) are described as children of their term. Pure data: rendering is the CLI's job
-(``typed-losses show``).
+`losses_provenance()` checks a `losses` value (raising [`LossConfigError`][typed_losses.LossConfigError] when
+it is invalid, exactly as [`check_losses()`][typed_losses.check_losses] does) and describes each term: its name, type,
+weight and every param of its params class with the resolved value and an `Origin`. Nested entries
+(`multi`'s children) are described as children of their term. Pure data: rendering is the CLI's job
+(`typed-losses show`).
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ class Where:
 class Origin:
     """Where a value came from.
 
-    ``kind`` is ``"yaml"`` (written literally at ``where``), ``"interpolation"`` (``expression`` written at
-    ``where``; ``target`` is the dotted path of the node it finally refers to, at ``target_where``, when it
-    refers to one node), ``"mapping_key"`` (a term name given by the key of the mapping form, at ``where``)
-    or ``"default"`` (not written: ``note`` says which default).
+    `kind` is `"yaml"` (written literally at `where`), `"interpolation"` (`expression` written at
+    `where`; `target` is the dotted path of the node it finally refers to, at `target_where`, when it
+    refers to one node), `"mapping_key"` (a term name given by the key of the mapping form, at `where`)
+    or `"default"` (not written: `note` says which default).
     """
 
     kind: OriginKind
@@ -66,7 +66,7 @@ class Origin:
     note: str | None = None
 
     def describe(self) -> str:
-        """One line: ``f.yaml:12``, ``interpolation ${a.b} (f.yaml:12) -> a.b (f.yaml:3)``, ``default``."""
+        """One line: `f.yaml:12`, `interpolation ${a.b} (f.yaml:12) -> a.b (f.yaml:3)`, `default`."""
         if self.kind == "default":
             return f"default ({self.note})" if self.note else "default"
         if self.kind == "mapping_key":
@@ -98,7 +98,7 @@ class Origin:
 
 @attrs.frozen
 class Setting:
-    """One resolved setting (``type``, ``name``, ``weight`` or a param): its value and origin."""
+    """One resolved setting (`type`, `name`, `weight` or a param): its value and origin."""
 
     key: str
     value: object
@@ -110,7 +110,7 @@ class Setting:
 
 @attrs.frozen
 class TermProvenance:
-    """One term of a ``losses`` value: where it is (``path``) and all its settings, with nested terms."""
+    """One term of a `losses` value: where it is (`path`) and all its settings, with nested terms."""
 
     path: str
     name: str
@@ -119,14 +119,14 @@ class TermProvenance:
     weight: Setting
     params: tuple[Setting, ...]
     children: tuple[TermProvenance, ...] = ()
-    #: The entry's ``inputs:`` routes, one ``inputs.<declared key>`` setting each (the key read instead).
+    #: The entry's `inputs:` routes, one `inputs.<declared key>` setting each (the key read instead).
     routes: tuple[Setting, ...] = ()
-    #: A weight kind's fields (``weight.start``, ...; ``weight`` is then ``weight.type``), in field order.
+    #: A weight kind's fields (`weight.start`, ...; `weight` is then `weight.type`), in field order.
     weight_fields: tuple[Setting, ...] = ()
 
     @property
     def settings(self) -> tuple[Setting, ...]:
-        """``type``, ``name``, ``weight`` (a weight kind: ``weight.type`` and its fields), the params in the params
+        """`type`, `name`, `weight` (a weight kind: `weight.type` and its fields), the params in the params
         class's field order, then the routes."""
         return (self.type, self.name_setting, self.weight, *self.weight_fields, *self.params, *self.routes)
 
@@ -179,7 +179,7 @@ def _plain(value: object) -> object:
 
 
 def _entries(node: Node) -> list[tuple[Key, Node, str | None]]:
-    """The entries of a ``losses`` list or mapping: (key, node, term name given by the mapping key)."""
+    """The entries of a `losses` list or mapping: (key, node, term name given by the mapping key)."""
     return entry_nodes(node) or []
 
 
@@ -259,7 +259,7 @@ def _describe_term(ctx: _Context, entry: Node, name_key: str | None, term: Term[
 def _weight_settings(
     ctx: _Context, weight: WeightForm, node: Node | None, origin: Origin
 ) -> tuple[Setting, tuple[Setting, ...]]:
-    """The ``weight`` setting, and for a weight kind its fields: each with its origin (``default`` when not
+    """The `weight` setting, and for a weight kind its fields: each with its origin (`default` when not
     written)."""
     if not isinstance(weight, WeightParams):
         return Setting("weight", weight, origin), ()
@@ -276,10 +276,10 @@ def _weight_settings(
 
 
 def losses_provenance(node: Node, *, label: str = "losses") -> list[TermProvenance]:
-    """Check the ``losses`` value ``node`` and describe each of its terms with the origin of every setting.
+    """Check the `losses` value `node` and describe each of its terms with the origin of every setting.
 
-    ``node`` should come from :func:`~typed_losses.load_yaml` for file positions (without them origins say
-    ``<config>``). Raises :class:`~typed_losses.LossConfigError` when the value is invalid.
+    `node` should come from [`load_yaml()`][typed_losses.load_yaml] for file positions (without them origins say
+    `<config>`). Raises [`LossConfigError`][typed_losses.LossConfigError] when the value is invalid.
     """
     checked = check_losses(node, label=label)
     source, doc_path = source_map_of(node)

@@ -1,34 +1,34 @@
-"""A JSON Schema of loss configs, generated from the registry, for editors and ``check-jsonschema``.
+"""A JSON Schema of loss configs, generated from the registry, for editors and `check-jsonschema`.
 
-``typed-losses schema`` writes it; the committed copy is ``schemas/losses.schema.json``. It uses draft-07
+`typed-losses schema` writes it; the committed copy is `schemas/losses.schema.json`. It uses draft-07
 keywords only (what the YAML language server understands in every version, and PyCharm), plus the editor
-annotations ``errorMessage``, ``patternErrorMessage`` and ``enumDescriptions`` (validators ignore them):
+annotations `errorMessage`, `patternErrorMessage` and `enumDescriptions` (validators ignore them):
 
-- a whole config document is accepted; every key named ``losses``, wherever it sits
-  (``model_config.visual_bert.losses``), must hold a losses value; nothing else is constrained;
-- a losses value is a non-empty list of entries or a non-empty mapping ``{term_name: entry}``;
+- a whole config document is accepted; every key named `losses`, wherever it sits
+  (`model_config.visual_bert.losses`), must hold a losses value; nothing else is constrained;
+- a losses value is a non-empty list of entries or a non-empty mapping `{term_name: entry}`;
 - an entry is the name of a loss whose params all have defaults (the name of a loss that needs params gets
-  a message saying so), or a mapping whose ``type`` selects that loss's definition by ``if``/``then`` (editors
+  a message saying so), or a mapping whose `type` selects that loss's definition by `if`/`then` (editors
   complete every name with its one-line description, then that loss's params), with the optional
-  ``weight`` (a number >= 0, or a weight kind's mapping ``{type: linear, ...}`` whose ``type`` selects the
-  kind the same way), ``name``, ``inputs`` and ``params``;
-- every choice is made by ``if``/``then``/``else`` on a value's type or on a ``type`` key, never by trying all
-  alternatives (``oneOf``): each mistake gets one message about itself, in the YAML language server and in
-  ``check-jsonschema``; values of plain types carry an ``errorMessage`` that the YAML language server shows
+  `weight` (a number >= 0, or a weight kind's mapping `{type: linear, ...}` whose `type` selects the
+  kind the same way), `name`, `inputs` and `params`;
+- every choice is made by `if`/`then`/`else` on a value's type or on a `type` key, never by trying all
+  alternatives (`oneOf`): each mistake gets one message about itself, in the YAML language server and in
+  `check-jsonschema`; values of plain types carry an `errorMessage` that the YAML language server shows
   ("Incorrect type. Expected number (or a ${...} interpolation).");
-- params come from the attrs fields of each params class: types, defaults, ``Literal``/``Enum`` values,
-  the declared constraints of :mod:`typed_losses.constraints` (bounds, choices, lengths, patterns; items of
-  a list take the scalar ones), the int64 range of integers, ``required`` for fields without defaults,
-  ``additionalProperties: false``;
-- every value a user writes may instead be an OmegaConf interpolation (``${...}``).
+- params come from the attrs fields of each params class: types, defaults, `Literal`/`Enum` values,
+  the declared constraints of `typed_losses.constraints` (bounds, choices, lengths, patterns; items of
+  a list take the scalar ones), the int64 range of integers, `required` for fields without defaults,
+  `additionalProperties: false`;
+- every value a user writes may instead be an OmegaConf interpolation (`${...}`).
 
 Some mistakes only the Python validator sees (duplicate term names, what an interpolation resolves to,
-rules a schema cannot express: a declared ``check``, a plain attrs validator, finiteness, which JSON cannot
-write anyway): :func:`python_only_constraints` lists the checks and validators, and ``docs/editors.md``
+rules a schema cannot express: a declared `check`, a plain attrs validator, finiteness, which JSON cannot
+write anyway): `python_only_constraints()` lists the checks and validators, and `docs/editors.md`
 describes them all. A plain attrs validator can describe itself to the schema by carrying a
-``json_schema`` attribute (a dict of draft-07 keywords for the values it accepts).
+`json_schema` attribute (a dict of draft-07 keywords for the values it accepts).
 
-This module does not import the catalog: it reads whatever :data:`~typed_losses.REGISTRY` holds (built-in
+This module does not import the catalog: it reads whatever [`REGISTRY`][typed_losses.REGISTRY] holds (built-in
 losses through the entry point, plugins imported before).
 """
 
@@ -91,7 +91,7 @@ TITLE = "typed_losses loss configuration"
 INTERPOLATION_PATTERN = r"^\$\{.+\}$"
 
 _INTERP = "interpolation"
-#: The term names the weights' log keys take (``weight``, ``weight/...``: see rules.name_problem).
+#: The term names the weights' log keys take (`weight`, `weight/...`: see rules.name_problem).
 _RESERVED_NAME_PATTERN = f"^{WEIGHT_LOG_PREFIX[:-1]}(/.*)?$"
 _DEFS = "#/definitions/"
 _NULL: JSON = {"type": "null"}
@@ -129,7 +129,7 @@ def _json_values(value: Any) -> list[Any]:
 
 
 def _fits(value: Any, kind: str) -> bool:
-    """Whether a JSON ``value`` is of the JSON type ``kind``."""
+    """Whether a JSON `value` is of the JSON type `kind`."""
     if isinstance(value, bool):
         return kind == "boolean"
     if kind == "string":
@@ -140,7 +140,7 @@ def _fits(value: Any, kind: str) -> bool:
 
 
 def _number(kind: str, c: Constraint) -> JSON:
-    """A number branch with the bounds of ``c`` (integers also within int64 unless declared otherwise)."""
+    """A number branch with the bounds of `c` (integers also within int64 unless declared otherwise)."""
     out: JSON = {"type": kind}
     for bound in c.bounds():
         value: float = bound.value
@@ -176,14 +176,14 @@ class _Builder:
         self.unexpressed: dict[str, list[str]] = {}
 
     def value(self, tp: Any, c: Constraint, where: str) -> JSON:
-        """The schema of one value of type ``tp`` under constraint ``c``: its branches, or an interpolation."""
+        """The schema of one value of type `tp` under constraint `c`: its branches, or an interpolation."""
         branches = self.branches(tp, c, where)
         if any(b == {} for b in branches):
             return {}
         return _or_interpolation(branches)
 
     def branches(self, tp: Any, c: Constraint, where: str) -> list[JSON]:
-        """The branches of ``tp``; the scalar parts of ``c`` apply to scalars, its lengths to containers."""
+        """The branches of `tp`; the scalar parts of `c` apply to scalars, its lengths to containers."""
         if tp is Any or tp is object:
             return [{}]
         if tp is None or tp is type(None):
@@ -307,14 +307,14 @@ def _type_message(types_: list[str]) -> str:
 
 
 def _or_interpolation(branches: list[JSON]) -> JSON:
-    """``branches`` or an interpolation, as one schema an editor reports precisely.
+    """`branches` or an interpolation, as one schema an editor reports precisely.
 
-    Where each branch is one plain JSON type (``{"type": "number", "minimum": 0}``, ``{"type": "null"}``),
-    the value's type is the list of those types plus ``string``; ``if``/``then``/``else`` applies the
+    Where each branch is one plain JSON type (`{"type": "number", "minimum": 0}`, `{"type": "null"}`),
+    the value's type is the list of those types plus `string`; `if`/`then`/`else` applies the
     interpolation pattern to a string and the branches' other keywords to the rest. A value of a wrong type then
     gets one message naming what is expected ("Incorrect type. Expected number (or a ${...} interpolation)."),
-    where ``anyOf`` gives the YAML language server's merged ``Expected "number | string"``. Other branches
-    (choices, nested classes, strings) keep ``anyOf``.
+    where `anyOf` gives the YAML language server's merged `Expected "number | string"`. Other branches
+    (choices, nested classes, strings) keep `anyOf`.
     """
     types_ = [t for b in branches if isinstance(t := b.get("type"), str) and t != "string"]
     simple = len(types_) == len(branches) and len(set(types_)) == len(types_)
@@ -400,12 +400,12 @@ def _entry(spec: LossSpec, builder: _Builder) -> JSON:
     return entry
 
 
-#: A key a route reads: non-empty dotted parts (an interpolation such as ``${heads.aux}`` also matches).
+#: A key a route reads: non-empty dotted parts (an interpolation such as `${heads.aux}` also matches).
 _ROUTE_KEY: JSON = {"type": "string", "minLength": 1, "pattern": r"^[^.]+(\.[^.]+)*$"}
 
 
 def _routes(spec: LossSpec) -> JSON | None:
-    """The ``inputs:`` of an entry of ``spec``: its declared input keys -> keys; ``None`` when it declares none."""
+    """The `inputs:` of an entry of `spec`: its declared input keys -> keys; `None` when it declares none."""
     declared = spec.loss_class.inputs
     if not declared:
         return None
@@ -425,7 +425,7 @@ def _weight_kind_def(kind: str) -> str:
 
 
 def _weight_kind(spec: WeightSpec, builder: _Builder) -> JSON:
-    """``{type: <kind>, ...fields}``: the mapping form of a weight of kind ``spec``."""
+    """`{type: <kind>, ...fields}`: the mapping form of a weight of kind `spec`."""
     form = builder.object_of(spec.params_class, f"weight.{spec.name}")
     form["title"] = spec.name
     if spec.summary:
@@ -439,7 +439,7 @@ def _weight_kind(spec: WeightSpec, builder: _Builder) -> JSON:
 def _weight(kinds: WeightKinds, builder: _Builder, definitions: dict[str, JSON]) -> JSON:
     """A term's weight: a number >= 0, an interpolation, or the mapping of a registered weight kind.
 
-    Chosen by the value's type (``if``/``then``/``else``), and a mapping's kind by its ``type``, so that each
+    Chosen by the value's type (`if`/`then`/`else`), and a mapping's kind by its `type`, so that each
     mistake gets one message: a wrong type names the three forms, an unknown kind lists the kinds, a field of
     a kind is checked against that kind only.
     """
@@ -484,9 +484,9 @@ def _summary(text: str) -> str:
 
 
 def _loss_name(specs: list[LossSpec]) -> JSON:
-    """A bare loss name (``- logit_bce``): a loss whose params all have defaults, or an interpolation.
+    """A bare loss name (`- logit_bce`): a loss whose params all have defaults, or an interpolation.
 
-    The name of a loss with required params gets its own message (it needs the mapping form with ``params``)
+    The name of a loss with required params gets its own message (it needs the mapping form with `params`)
     rather than the list of the names allowed here.
     """
     defaultable = [s for s in specs if not _has_required(s.params_class)]
@@ -520,7 +520,7 @@ def _required(spec: LossSpec) -> list[str]:
 
 
 def _if_type(condition: JSON, definition: str) -> JSON:
-    """``definition`` applies to an entry whose ``type`` matches ``condition``."""
+    """`definition` applies to an entry whose `type` matches `condition`."""
     return {"if": {"properties": {"type": condition}, "required": ["type"]}, "then": _ref(definition)}
 
 
@@ -538,7 +538,7 @@ def _ordered(keys: list[str]) -> dict[str, JSON]:
 
 
 def losses_schema(registry: Registry = REGISTRY, weight_kinds: WeightKinds = WEIGHT_KINDS) -> JSON:
-    """The JSON Schema (draft-07) of config documents holding ``losses`` values, as a plain dict."""
+    """The JSON Schema (draft-07) of config documents holding `losses` values, as a plain dict."""
     builder = _Builder()
     weight_kind_forms: dict[str, JSON] = {}
     weight = _weight(weight_kinds, builder, weight_kind_forms)
@@ -638,7 +638,7 @@ def schema_text(registry: Registry = REGISTRY) -> str:
 
 
 def python_only_constraints(registry: Registry = REGISTRY) -> dict[str, list[str]]:
-    """``{"loss.field": [constraint, ...]}``: param validators that the schema cannot express."""
+    """`{"loss.field": [constraint, ...]}`: param validators that the schema cannot express."""
     builder = _Builder()
     for spec in registry:
         builder.object_of(spec.params_class, spec.name)

@@ -1,5 +1,5 @@
-"""docs/tutorial.md, docs/configuration.md and docs/weights.md run as written, in order, and print exactly the
-outputs they show.
+"""docs/tutorial.md, docs/configuration.md, docs/weights.md and the guides run as written, in order, and print
+exactly the outputs they show.
 
 Conventions of the pages: a block with a ``title="FILE"`` is written to FILE (python blocks with the same title
 are concatenated: the page builds ``my_losses.py`` piece by piece), and a python FILE must compile (files that
@@ -26,7 +26,13 @@ from typed_losses.registry import ENTRY_POINT_GROUP
 
 MODULE = "my_losses"
 #: page -> (blocks run, outputs checked): a block dropped from a page is noticed.
-PAGES = {"tutorial.md": (8, 8), "configuration.md": (4, 4), "weights.md": (10, 10)}
+PAGES = {
+    "tutorial.md": (8, 8),
+    "configuration.md": (3, 3),
+    "weights.md": (10, 10),
+    "guides/several-heads.md": (4, 4),
+    "guides/writing-a-loss.md": (4, 4),
+}
 
 
 @pytest.fixture

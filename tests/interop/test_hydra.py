@@ -6,6 +6,7 @@ are skipped where hydra-core is not installed.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from helpers.mmf_inputs import S, T
 from omegaconf import OmegaConf
 
 from typed_losses import ConfigIssue, LinearSchedule, LossCollection, LossConfigError, load_yaml_text
-from typed_losses.hydra import losses_from_hydra, register_configs
+from typed_losses.hydra import ENTRY_TYPE_NAME, LossEntry, losses_from_hydra, register_configs
 
 hydra = pytest.importorskip("hydra", reason="hydra-core is not installed (CI runs these with omegaconf 2.3)")
 hydra_errors = pytest.importorskip("hydra.errors")
@@ -121,15 +122,20 @@ def test_override_mistakes_are_loss_config_errors(overrides: list[str], expected
 
 
 def test_entry_level_typos_are_caught_by_hydra_while_composing() -> None:
-    with pytest.raises(hydra_errors.ConfigCompositionException, match="Key 'parms' not in 'LossEntry'"):
+    with pytest.raises(hydra_errors.ConfigCompositionException) as info:
         compose(name="entry_typo")
+    assert f"Key 'parms' not in '{ENTRY_TYPE_NAME}'" in str(info.value)
     # a weight is a number or a weight kind's mapping: typed_losses checks it, with the YAML path's message
     assert issues(["model.losses.0.weight=abc"]) == [
         "model.losses[0].weight: expected a number >= 0 or a weight kind ({type: ...}), found 'abc' (str)"
     ]
     with pytest.raises(hydra_errors.ConfigCompositionException) as info:
         compose(["model.losses=[logit_bce]"])  # the schema types entries: bare names need `{type: ...}`
-    assert "str is not a subclass of LossEntry" in str(info.value.__cause__)
+    # OmegaConf names the element type: its name says what to write
+    assert str(info.value.__cause__).splitlines()[0] == (
+        "Invalid type assigned: str is not a subclass of LossEntry (a mapping: write {type: NAME}, not NAME). "
+        "value: logit_bce"
+    )
 
 
 def test_a_weight_kind_composes_and_overrides_like_any_mapping() -> None:
@@ -161,3 +167,10 @@ def test_without_the_schema_every_form_works() -> None:
 def test_key_problems() -> None:
     with pytest.raises(LossConfigError, match="model.lossez: no such key"):
         losses_from_hydra(compose(), "model.lossez")
+
+
+def test_the_entry_class_keeps_its_qualified_name() -> None:
+    """Only `__name__` carries the hint (OmegaConf's messages read it): repr and pickle use `__qualname__`."""
+    assert LossEntry.__qualname__ == "LossEntry"
+    assert repr(LossEntry(type="mse")) == "LossEntry(type='mse', weight=1.0, name=None, params=None, inputs=None)"
+    assert pickle.loads(pickle.dumps(LossEntry(type="mse"))) == LossEntry(type="mse")
