@@ -127,8 +127,8 @@ class LossCollection(nn.Module):
     `output.total` is `sum(weight * term.mean())`; with all weights 1 it is MMF's trainer total.
 
     Weights that change during training: an entry's `weight` may be a schedule (`linear`, `cosine`,
-    `step`) or a learned weight (`uncertainty`), as ``weight: {type: linear, start: 0.0, end: 1.0,
-    steps: 2000}` or `Term(params, weight=LinearSchedule(...))``. Schedules read the collection's step
+    `step`) or a learned weight (`uncertainty`), as `weight: {type: linear, start: 0.0, end: 1.0,
+    steps: 2000}` or `Term(params, weight=LinearSchedule(...))`. Schedules read the collection's step
     counter (`step_count`, a buffer saved in `state_dict()`): call [`step()`][typed_losses.LossCollection.step] once per optimizer
     step, or [`set_step()`][typed_losses.LossCollection.set_step] to resume from a trainer's global step. Learned weights are parameters of the
     collection (put `collection.parameters()` in the optimizer). `output.weights` holds every term's
