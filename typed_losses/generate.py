@@ -15,9 +15,11 @@ import inspect
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from typed_losses.config.check import check_params_data
 from typed_losses.introspect import params_info
 from typed_losses.loss import describe_inputs
 from typed_losses.registry import REGISTRY, LossSpec, Registry
@@ -142,18 +144,8 @@ def _example(spec: LossSpec) -> list[str]:
     The entry is built from a params instance (so it passes the checks) and written as `to_config()` writes it.
     """
     from typed_losses.collection import LossCollection
-    from typed_losses.config.check import check_params_data
-    from typed_losses.constraints import rules_of
 
-    data = {
-        info.name: rules_of(spec.params_class)[info.name].constraint.example
-        for info in params_info(spec.params_class)
-        if info.required
-    }
-    missing = [name for name, value in data.items() if value is None]
-    if missing:
-        raise ValueError(f"{spec.name}: required params {missing} declare no `example=` for the loss reference")
-    params = check_params_data(spec.params_class, data)
+    params = check_params_data(spec.params_class, _example_data(spec.params_class))
     registry = Registry(entry_point_group=None)
     for other in _catalog_specs():
         registry.register(other.name, other.loss_class, params=other.params_class)
@@ -174,19 +166,7 @@ def _loss_section(spec: LossSpec) -> list[str]:
     for block in _description(doc):
         lines += [block, ""]
     lines += _formula(spec)
-    params_name = spec.params_class.__name__
-    infos = params_info(spec.params_class)
-    if infos:
-        lines += [f"**Params** (`{params_name}`)", ""]
-        lines += ["| param | type | default | constraint | description |", "|---|---|---|---|---|"]
-        for info in infos:
-            lines.append(
-                f"| `{info.name}` | {_cell(info.type_text)} | `{_cell(info.default_text)}` | "
-                f"{_cell(info.constraint) or '-'} | {_cell(info.doc) or '-'} |"
-            )
-    else:
-        lines.append(f"**Params** (`{params_name}`): none.")
-    lines.append("")
+    lines += _params_table(spec.params_class)
     inputs = describe_inputs(cls.inputs)
     if inputs:
         lines += ["**Inputs**", ""]
@@ -212,6 +192,65 @@ def _loss_section(spec: LossSpec) -> list[str]:
                 lines += [text[0].upper() + text[1:], ""]
         for block in family:
             lines += [f"As every loss of its family: {block}", ""]
+    return lines
+
+
+def _params_table(params_class: type) -> list[str]:
+    """The params of a loss or a weight kind: name, type, default, constraint, description."""
+    params_name = params_class.__name__
+    infos = params_info(params_class)
+    if not infos:
+        return [f"**Params** (`{params_name}`): none.", ""]
+    lines = [f"**Params** (`{params_name}`)", ""]
+    lines += ["| param | type | default | constraint | description |", "|---|---|---|---|---|"]
+    for info in infos:
+        lines.append(
+            f"| `{info.name}` | {_cell(info.type_text)} | `{_cell(info.default_text)}` | "
+            f"{_cell(info.constraint) or '-'} | {_cell(info.doc) or '-'} |"
+        )
+    return [*lines, ""]
+
+
+def _example_data(params_class: type) -> dict[str, Any]:
+    """The required fields of a params class at their declared `example` (a `ValueError` when one has none)."""
+    from typed_losses.constraints import rules_of
+
+    data = {
+        info.name: rules_of(params_class)[info.name].constraint.example
+        for info in params_info(params_class)
+        if info.required
+    }
+    missing = [name for name, value in data.items() if value is None]
+    if missing:
+        raise ValueError(f"{params_class.__name__}: required fields {missing} declare no `example=` for the reference")
+    return data
+
+
+def _weight_kinds_section() -> list[str]:
+    """The built-in weight kinds: summary, fields and an example entry each (`WEIGHT_KINDS`)."""
+    from typed_losses.config.convert import weight_entry
+    from typed_losses.weighting import WEIGHT_KINDS, WeightParams
+
+    kinds = [k for k in WEIGHT_KINDS if k.weight_class.__module__.startswith("typed_losses.")]
+    lines = [
+        "",
+        "## Weight kinds",
+        "",
+        "An entry's `weight:` is a number (default 1.0) or one of these kinds, written as a mapping with `type`",
+        "(see [Weights and logging](weights.md)); `k` is the collection's step counter.",
+        "",
+        "| kind | summary |",
+        "|---|---|",
+    ]
+    lines += [f"| [`{kind.name}`](#weight-{kind.name}) | {_cell(kind.summary)} |" for kind in kinds]
+    for kind in kinds:
+        lines += ["", f"### {kind.name} {{#weight-{kind.name}}}", "", kind.summary, ""]
+        lines += _params_table(kind.params_class)
+        params = check_params_data(kind.params_class, _example_data(kind.params_class))
+        assert isinstance(params, WeightParams)
+        entry = {"type": "mse", "weight": weight_entry(params)}
+        text = yaml.safe_dump({"losses": [entry]}, sort_keys=False, default_flow_style=None, allow_unicode=True)
+        lines += ["**Example entry**", "", "```yaml", text.rstrip("\n"), "```", ""]
     return lines
 
 
@@ -300,6 +339,7 @@ def losses_reference() -> str:
             lines.append(f"| [`{spec.name}`](#{spec.name}) | {_cell(spec.summary)} |")
         for spec in members:
             lines += _loss_section(spec)
+    lines += _weight_kinds_section()
     text = "\n".join(lines).strip("\n")
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")

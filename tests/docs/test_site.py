@@ -20,6 +20,7 @@ from helpers.markdown import ROOT
 
 import typed_losses
 import typed_losses.generate
+from typed_losses import WEIGHT_KINDS
 from typed_losses.generate import FAMILIES
 
 pytest.importorskip("mkdocstrings", reason="the docs extra is not installed")
@@ -119,10 +120,14 @@ def test_loss_reference_is_grouped_by_family_with_code_only_where_meant(site: Pa
     for title in FAMILIES.values():
         assert title.lower().replace(" ", "-") in ids, title
     text = page.read_text(encoding="utf-8")
-    # code blocks are the example entries (YAML), never a docstring paragraph indented into a code block
+    # code blocks are the example entries (YAML) of the losses and the weight kinds, never a docstring
+    # paragraph indented into a code block
     blocks = re.findall(r'<div class="highlight"><pre><span></span><code>(.*?)</code></pre>', text, flags=re.S)
-    assert len(blocks) == text.count("<pre") == len(typed_losses.generate.catalog_registry())
+    kinds = [k for k in WEIGHT_KINDS if k.weight_class.__module__.startswith("typed_losses.")]
+    assert len(kinds) == 4
+    assert len(blocks) == text.count("<pre") == len(typed_losses.generate.catalog_registry()) + len(kinds)
     assert all(block.startswith('<span class="nt">losses</span>') for block in blocks)
-    # formulas are math, and table first columns do not break names
-    assert text.count('class="arithmatex"') >= len(re.findall(r"<h3 id=", text))
+    assert all(f'id="weight-{kind.name}"' in text for kind in kinds)
+    # formulas of the losses are math, and table first columns do not break names
+    assert text.count('class="arithmatex"') >= len(re.findall(r'<h3 id="(?!weight-)', text))
     assert "white-space: nowrap" in (site / "stylesheets" / "extra.css").read_text(encoding="utf-8")

@@ -33,9 +33,9 @@ class LinearSchedule(WeightParams):
     """`{type: linear, start, end, steps, begin: 0}`: from `start` at step `begin` to `end` at step
     `begin + steps`, linearly; `start` before, `end` after."""
 
-    start: float = attrs.field(**constraint(ge=0, doc="the weight up to step `begin`"))
-    end: float = attrs.field(**constraint(ge=0, doc="the weight from step `begin + steps` on"))
-    steps: int = attrs.field(**constraint(ge=1, doc="how many steps the change takes"))
+    start: float = attrs.field(**constraint(ge=0, doc="the weight up to step `begin`", example=0.0))
+    end: float = attrs.field(**constraint(ge=0, doc="the weight from step `begin + steps` on", example=1.0))
+    steps: int = attrs.field(**constraint(ge=1, doc="how many steps the change takes", example=2000))
     begin: int = param(0, ge=0, doc="the step at which the change starts")
 
 
@@ -44,9 +44,9 @@ class CosineSchedule(WeightParams):
     """`{type: cosine, start, end, steps, begin: 0}`: from `start` to `end` along half a cosine (slow at
     both ends), over `steps` steps from step `begin`."""
 
-    start: float = attrs.field(**constraint(ge=0, doc="the weight up to step `begin`"))
-    end: float = attrs.field(**constraint(ge=0, doc="the weight from step `begin + steps` on"))
-    steps: int = attrs.field(**constraint(ge=1, doc="how many steps the change takes"))
+    start: float = attrs.field(**constraint(ge=0, doc="the weight up to step `begin`", example=0.0))
+    end: float = attrs.field(**constraint(ge=0, doc="the weight from step `begin + steps` on", example=1.0))
+    steps: int = attrs.field(**constraint(ge=1, doc="how many steps the change takes", example=2000))
     begin: int = param(0, ge=0, doc="the step at which the change starts")
 
 
@@ -65,10 +65,13 @@ class StepSchedule(WeightParams):
 
     milestones: tuple[int, ...] = attrs.field(
         converter=_ints,
-        **constraint(ge=0, doc="the steps at which the weight changes, strictly increasing"),
+        **constraint(ge=0, doc="the steps at which the weight changes, strictly increasing", example=[1000, 5000]),
     )
     values: tuple[float, ...] = attrs.field(
-        converter=_floats, **constraint(ge=0, min_len=1, doc="the weight before the first milestone, then after each")
+        converter=_floats,
+        **constraint(
+            ge=0, min_len=1, doc="the weight before the first milestone, then after each", example=[0.0, 0.5, 1.0]
+        ),
     )
 
     def __attrs_post_init__(self) -> None:
