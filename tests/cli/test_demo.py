@@ -9,6 +9,7 @@ import json
 import struct
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -290,3 +291,40 @@ def test_running_means_and_smoothing_are_bias_corrected() -> None:
     assert running.update({"a": 4.0}) == {"a": 4.0}
     assert running.update({"a": 1.0}) == {"a": pytest.approx((0.25 * 4 + 0.5 * 1) / 0.75)}  # 2.0
     assert smooth([4.0, 1.0], beta=0.5) == [4.0, pytest.approx(2.0)]
+
+
+def test_png_plots_the_losses_and_below_them_every_weight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    saved: list[Figure] = []
+    save = Figure.savefig
+
+    def record(self: Figure, *args: Any, **kwargs: Any) -> None:
+        saved.append(self)
+        save(self, *args, **kwargs)
+
+    def legend(axes: Axes) -> list[str]:
+        shown = axes.get_legend()
+        assert shown is not None
+        return [text.get_text() for text in shown.get_texts()]
+
+    def data(line: Line2D, axis: str) -> list[float]:
+        values: list[float] = np.asarray(line.get_xdata() if axis == "x" else line.get_ydata()).tolist()
+        return values
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    assert demo(tmp_path, "--steps", "12")[0] == 0
+    (figure,) = saved
+    losses, weights = figure.axes
+    assert legend(losses) == ["bce_kl/kl", "bce_kl/bce", "answer_ce", "total"]
+    assert (weights.get_xlabel(), weights.get_ylabel(), legend(weights)) == ("step", "weight", ["bce_kl", "answer_ce"])
+    bce_kl, answer_ce = weights.get_lines()
+    assert data(answer_ce, "x") == list(range(1, 13))
+    assert data(bce_kl, "y") == [1.0] * 12
+    assert data(answer_ce, "y") == [warm_up(step) for step in range(1, 13)]  # as used at each step, not smoothed
+    # a term's weight has the colour of its (first) loss curve
+    colors = {line.get_label(): line.get_color() for line in losses.get_lines()}
+    assert (bce_kl.get_color(), answer_ce.get_color()) == (colors["bce_kl/kl"], colors["answer_ce"])
