@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Never, overload
 
-import attrs
 import torch
 from torch import Tensor, nn
 
@@ -17,7 +16,7 @@ from typed_losses.checkpoint import STATE_FORMAT
 from typed_losses.config.bounds import MAX_DEPTH, check_depth, ensure_headroom
 from typed_losses.config.check import CheckedTerm, check_losses, check_terms, term_spec
 from typed_losses.errors import ConfigIssue, LossConfigError, LossInputError, NonFiniteLossError
-from typed_losses.loss import Batch, Loss, find, output_error
+from typed_losses.loss import Batch, Loss, ParamsInstance, find, output_error
 from typed_losses.output import LossOutput, complex_error, contribution, describe, mean_of
 from typed_losses.registry import REGISTRY, LossSpec, Registry
 from typed_losses.rules import DEFAULT_WEIGHT, LOSSES_KEY, OUTPUT_SEPARATOR, RESERVED_NAMES
@@ -191,7 +190,7 @@ class LossCollection(nn.Module):
 
     def __init__(
         self,
-        items: Sequence[attrs.AttrsInstance | Term[Any]],
+        items: Sequence[ParamsInstance | Term[Any]],
         *,
         registry: Registry = REGISTRY,
         check_finite: bool = False,

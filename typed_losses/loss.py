@@ -29,7 +29,7 @@ import operator
 import types
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, NoReturn, Protocol, TypeGuard, TypeVar
 
 import attrs
 import torch
@@ -120,28 +120,30 @@ class Input:
     doc: str = ""
     #: The declared key this input stands for when an entry's `inputs:` routed it here ("" when declared).
     routed_from: str = attrs.field(default="", kw_only=True)
-    _path: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
-    # Precomputed for Loss.read, which runs every step: whether it reads sample_list, whether the key has
-    # one part, and the dtype check as a code (0 any, 1 float, 2 integer, 3 bool).
-    _from_sample: bool = attrs.field(init=False, repr=False, eq=False)
-    _flat: bool = attrs.field(init=False, repr=False, eq=False)
-    _dtype_code: int = attrs.field(init=False, repr=False, eq=False)
-
-    @_path.default
-    def _split_key(self) -> tuple[str, ...]:
-        return tuple(self.key.split("."))
-
-    @_from_sample.default
-    def _reads_sample_list(self) -> bool:
-        return self.source == "sample_list"
-
-    @_flat.default
-    def _has_one_part(self) -> bool:
-        return len(self._path) == 1
-
-    @_dtype_code.default
-    def _code_of_dtype(self) -> int:
-        return _DTYPE_CODES.get(self.dtype, 0)  # (an unknown dtype fails its validator right after)
+    # Precomputed for Loss.read, which runs every step: the key's parts, whether it reads sample_list,
+    # whether the key has one part, and the dtype check as a code (0 any, 1 float, 2 integer, 3 bool; an
+    # unknown dtype fails its validator right after). Factories taking self: both mypy and pyright read them.
+    _path: tuple[str, ...] = attrs.field(
+        init=False,
+        repr=False,
+        eq=False,
+        default=attrs.Factory(lambda self: tuple(self.key.split(".")), takes_self=True),
+    )
+    _from_sample: bool = attrs.field(
+        init=False,
+        repr=False,
+        eq=False,
+        default=attrs.Factory(lambda self: self.source == "sample_list", takes_self=True),
+    )
+    _flat: bool = attrs.field(
+        init=False, repr=False, eq=False, default=attrs.Factory(lambda self: len(self._path) == 1, takes_self=True)
+    )
+    _dtype_code: int = attrs.field(
+        init=False,
+        repr=False,
+        eq=False,
+        default=attrs.Factory(lambda self: _DTYPE_CODES.get(self.dtype, 0), takes_self=True),
+    )
 
     def accepts(self, value: Tensor) -> bool:
         """Whether the tensor `value` has an accepted rank and dtype (the fast check of every read)."""
@@ -626,11 +628,16 @@ def find(batch: object, path: tuple[str, ...]) -> Any:
     return value
 
 
+def is_params_class(value: object) -> TypeGuard[type[ParamsInstance]]:
+    """Whether ``value`` is an attrs class (``attrs.has`` narrows to ``AttrsInstance``, empty for pyright)."""
+    return isinstance(value, type) and attrs.has(value)
+
+
 def params_class_of(cls: type) -> type[ParamsInstance] | None:
     """The attrs class given as generic argument to `Loss[...]` (or a generic subclass of it)."""
     for base in getattr(cls, "__orig_bases__", ()):
         for arg in getattr(base, "__args__", ()):
-            if isinstance(arg, type) and attrs.has(arg):
+            if is_params_class(arg):
                 return arg
     return None
 

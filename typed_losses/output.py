@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from torch import Tensor
 from torch.utils import _pytree as pytree
@@ -203,11 +203,16 @@ def _unflatten(values: Iterable[Tensor], context: _Context) -> LossOutput:
 
 
 def _flatten_with_keys(output: LossOutput) -> tuple[list[tuple[pytree.KeyEntry, Tensor]], _Context]:
+    # torch's key classes are its KeyEntry protocol at run time; their stubs' parameter names differ from it
+    # (pyright compares them), hence the casts.
     keyed: list[tuple[pytree.KeyEntry, Tensor]] = [
-        (pytree.MappingKey(name), value) for name, value in output.terms.items()
+        (cast("pytree.KeyEntry", pytree.MappingKey(name)), value) for name, value in output.terms.items()
     ]
-    keyed.append((pytree.GetAttrKey("total"), output.total))
-    keyed.extend((pytree.GetAttrKey(f"weights[{name!r}]"), value) for name, value in output.weights.items())
+    keyed.append((cast("pytree.KeyEntry", pytree.GetAttrKey("total")), output.total))
+    keyed.extend(
+        (cast("pytree.KeyEntry", pytree.GetAttrKey(f"weights[{name!r}]")), value)
+        for name, value in output.weights.items()
+    )
     return keyed, _flatten(output)[1]
 
 

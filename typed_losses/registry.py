@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from typed_losses.loss import Loss, ParamsInstance, params_class_of
+from typed_losses.loss import Loss, ParamsInstance, is_params_class, params_class_of
 from typed_losses.rules import output_terms_problem
 
 __all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "LossSpec", "Registry", "load_plugin", "register_loss"]
@@ -114,7 +114,7 @@ class Registry:
                 f"register_loss({name!r}): {where} does not declare its params class; write "
                 f"`class {loss_class.__name__}(Loss[MyParams])` or pass params=MyParams"
             )
-        if not (isinstance(params_class, type) and attrs.has(params_class)):
+        if not is_params_class(params_class):
             raise TypeError(
                 f"register_loss({name!r}): params class {params_class!r} of {where} is not an attrs class; "
                 "decorate it with @attrs.frozen"

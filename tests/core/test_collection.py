@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 import pytest
 import torch
+import torch.utils._pytree as pytree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor
@@ -270,9 +271,9 @@ def test_loss_output_is_a_pytree_and_compiles_in_one_graph() -> None:
     assert list(got.terms) == list(eager.terms)
     torch.testing.assert_close(got.total, eager.total)
     assert list(got.weights) == ["bce_kl", "cross_entropy"]
-    leaves, spec = torch.utils._pytree.tree_flatten(eager)
+    leaves, spec = pytree.tree_flatten(eager)
     assert len(leaves) == 6  # 3 terms, the total, 2 weights
-    rebuilt = torch.utils._pytree.tree_unflatten(leaves, spec)
+    rebuilt = pytree.tree_unflatten(leaves, spec)
     assert isinstance(rebuilt, LossOutput) and list(rebuilt.terms) == list(eager.terms)
     assert {k: float(v) for k, v in rebuilt.weights.items()} == {"bce_kl": 0.5, "cross_entropy": 2.0}
 

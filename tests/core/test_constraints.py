@@ -95,7 +95,7 @@ INT64 = "expected an integer within int64 (-9223372036854775808 to 9223372036854
             "CrossEntropyParams.weight: expected list of float, found 3 (int)",
         ),
         (
-            lambda: CrossEntropyParams(weight=torch.tensor([math.nan])),
+            lambda: CrossEntropyParams(weight=torch.tensor([math.nan])),  # pyright: ignore[reportArgumentType]
             "CrossEntropyParams.weight: expected list of float, found tensor([nan]) (Tensor)",
         ),
         (
@@ -120,6 +120,7 @@ def test_python_values_of_the_field_type_are_accepted_as_plain_data() -> None:
 
     params = CrossEntropyParams(weight=[1, 2.5], label_smoothing=0)
     assert params.weight == (1.0, 2.5)
+    assert params.weight is not None
     assert [type(w) for w in params.weight] == [float, float]
     assert params.label_smoothing == 0
     losses = LossCollection([params])

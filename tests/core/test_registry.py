@@ -15,6 +15,7 @@ from helpers.cli import LOAD_HINT, PLUGIN_LOSS, PLUGIN_SOURCE, fresh_env
 from torch import Tensor
 
 from typed_losses import REGISTRY, Batch, Loss, LossCollection, load_plugin, register_loss
+from typed_losses.loss import ParamsInstance
 from typed_losses.losses import CrossEntropyLoss, CrossEntropyParams
 from typed_losses.registry import Registry
 
@@ -40,7 +41,7 @@ def test_params_class_is_the_generic_argument() -> None:
 
 
 def test_params_class_found_through_a_generic_family_base() -> None:
-    P = TypeVar("P", bound=attrs.AttrsInstance)
+    P = TypeVar("P", bound=ParamsInstance)
 
     class Family(Loss[P]):
         pass

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import attrs
 import pytest
 from helpers.strategies import params_instances, supported
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from typed_losses import REGISTRY, LossCollection, Term, check_params_data, unstructure_params
+from typed_losses.loss import ParamsInstance
+from typed_losses.registry import LossSpec
 
 SPECS = [spec for spec in REGISTRY if supported(spec.params_class)]
 
@@ -20,8 +21,7 @@ def test_every_catalog_params_class_has_a_strategy() -> None:
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
-def test_params_round_trip(spec: object, data: st.DataObject) -> None:
-    assert hasattr(spec, "params_class")
+def test_params_round_trip(spec: LossSpec, data: st.DataObject) -> None:
     params = data.draw(params_instances(spec.params_class))
     plain = unstructure_params(params)
     again = check_params_data(type(params), plain)
@@ -36,7 +36,7 @@ def test_params_round_trip(spec: object, data: st.DataObject) -> None:
     ),
     weights=st.lists(st.floats(min_value=0, max_value=10, allow_nan=False), min_size=4, max_size=4),
 )
-def test_collection_config_round_trip(items: tuple[attrs.AttrsInstance, ...], weights: list[float]) -> None:
+def test_collection_config_round_trip(items: tuple[ParamsInstance, ...], weights: list[float]) -> None:
     terms = [Term(p, weight=w, name=f"t{i}") for i, (p, w) in enumerate(zip(items, weights, strict=False))]
     collection = LossCollection(terms)
     rebuilt = LossCollection.from_config(collection.to_config())

@@ -47,6 +47,7 @@ params.label_smoothing = 0.2  # expect: mypy=misc pyright=reportAttributeAccessI
 Term({"label_smoothing": 0.1})  # expect: mypy=type-var pyright=reportArgumentType
 Term(CrossEntropyParams(), weight="2")  # expect: mypy=arg-type pyright=reportArgumentType
 build_loss("cross_entropy", MSEParams())  # expect: mypy=call-overload pyright=reportCallIssue,reportArgumentType
+LossCollection(["cross_entropy"])  # expect: mypy=list-item pyright=reportArgumentType
 
 
 @attrs.frozen

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from typed_losses.config.types import literal_values, mapping_value, optional_inner, params_fields, sequence_item
 from typed_losses.introspect import bounds_of, options_of
+from typed_losses.loss import ParamsInstance, is_params_class
 from typed_losses.term import is_term_type
 
 Interval = tuple[float | None, bool, float | None, bool]
@@ -65,12 +66,12 @@ def _for_type(tp: Any, field: attrs.Attribute[Any]) -> st.SearchStrategy[Any]:
     value = mapping_value(tp)
     if value is not None:
         return st.dictionaries(st.text(min_size=1, max_size=5), _for_type(value, field), max_size=3)
-    if isinstance(tp, type) and attrs.has(tp):
+    if is_params_class(tp):
         return params_instances(tp)
     raise NotImplementedError(f"no strategy for {tp!r}")
 
 
-def supported(cls: type[attrs.AttrsInstance]) -> bool:
+def supported(cls: type[ParamsInstance]) -> bool:
     """Whether :func:`params_instances` can generate ``cls`` (no nested loss entries)."""
     try:
         for field in params_fields(cls):
@@ -80,7 +81,7 @@ def supported(cls: type[attrs.AttrsInstance]) -> bool:
     return True
 
 
-def params_instances(cls: type[attrs.AttrsInstance]) -> st.SearchStrategy[attrs.AttrsInstance]:
+def params_instances(cls: type[ParamsInstance]) -> st.SearchStrategy[ParamsInstance]:
     """Valid instances of ``cls``: each field drawn from its type, bounds and options; invalid draws rejected."""
     fields = {}
     for field in params_fields(cls):
@@ -88,7 +89,7 @@ def params_instances(cls: type[attrs.AttrsInstance]) -> st.SearchStrategy[attrs.
         fields[field.name] = st.sampled_from(options) if options is not None else _for_type(field.type, field)
 
     @st.composite
-    def build(draw: st.DrawFn) -> attrs.AttrsInstance:
+    def build(draw: st.DrawFn) -> ParamsInstance:
         kwargs = {name: draw(strategy) for name, strategy in fields.items()}
         try:
             return cls(**kwargs)

@@ -477,7 +477,7 @@ def test_contrastive_gathers_with_gradient_across_two_processes(tmp_path: Path) 
     full.backward()
     assert_parity(full, ref_contrastive(e1_all, e2_all, temperature))
     # The mean of the ranks' losses is the loss of the global batch...
-    assert_parity(sum(r["loss"] for r in results) / WORLD, full.detach())
+    assert_parity(sum(r["loss"] for r in results) / WORLD, full.detach())  # pyright: ignore[reportArgumentType]
     # ...and each rank's inputs get the gradient of the sum of all ranks' losses (MMF's all-reduce).
     assert e1_all.grad is not None and e2_all.grad is not None and temperature.grad is not None
     grad_1 = torch.cat([r["e1"] for r in results])

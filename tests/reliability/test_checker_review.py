@@ -144,7 +144,7 @@ def test_a_losses_list_holding_itself_is_a_config_error() -> None:
 
 def test_state_dict_keys_that_are_not_strings_are_a_config_error() -> None:
     with pytest.raises(LossConfigError) as caught:
-        LossCollection.from_state_dict(_state() | {3: torch.zeros(1)})
+        LossCollection.from_state_dict(_state() | {3: torch.zeros(1)})  # pyright: ignore[reportArgumentType]
     assert str(caught.value) == "state_dict: keys of a state dict are strings, found 3 (int)"
 
 

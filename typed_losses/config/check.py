@@ -18,7 +18,7 @@ problems below it carry the target's position.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -683,7 +683,7 @@ class _Checker:
         if problem is not None:
             self.loc.add(where, problem)
             return None
-        return float(value)
+        return float(cast(float, value))  # weight_problem accepted it: an int or a float
 
     def weight_kind(self, node: DictConfig, rel: tuple[Key, ...]) -> WeightParams | None:
         """A weight given as a mapping: `type` names a registered weight kind, the other keys are its fields."""

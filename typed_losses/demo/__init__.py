@@ -47,7 +47,7 @@ WEIGHT_SUMMARY_HEADER = "weight at the first and at the last step (weights that 
 def _load(config: str | None) -> tuple[str, str, LossCollection]:
     """(the config's path, how the output names it, its collection)."""
     if config is None:
-        with resources.as_file(resources.files(__package__) / DEFAULT_CONFIG) as path:
+        with resources.as_file(resources.files(__name__) / DEFAULT_CONFIG) as path:
             shown = f"{EXAMPLE_CONFIG} (packaged as {path})"
             return str(path), shown, LossCollection.from_config(losses_node(load_yaml(path), str(path)))
     return config, config, LossCollection.from_config(losses_node(load_yaml(config), config))

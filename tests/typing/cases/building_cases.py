@@ -36,7 +36,10 @@ Term(MSEParams(), loss=CrossEntropyLoss)  # type: ignore[misc]
 # (Term[Any]) and let `LossCollection([Term(MSEParams(), loss=CrossEntropyLoss)])` through; it raises
 # TypeError when built. A Term built on its own line (above) is checked.
 Term(CrossEntropyParams(), nme="ce")  # type: ignore[call-arg]
-# Items that are not params (a loss name, a config entry): see mypy_only_cases.py.
+# Neither params nor a Term: a loss name, a config entry, a loss class (both checkers: loss.ParamsInstance).
+LossCollection(["cross_entropy"])  # type: ignore[list-item]
+LossCollection([{"type": "cross_entropy"}])  # type: ignore[list-item]
+LossCollection([CrossEntropyLoss])  # type: ignore[list-item]
 
 # -- calling ------------------------------------------------------------------------------------------------
 
