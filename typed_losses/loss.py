@@ -629,7 +629,7 @@ def find(batch: object, path: tuple[str, ...]) -> Any:
 
 
 def is_params_class(value: object) -> TypeGuard[type[ParamsInstance]]:
-    """Whether ``value`` is an attrs class (``attrs.has`` narrows to ``AttrsInstance``, empty for pyright)."""
+    """Whether `value` is an attrs class (`attrs.has` narrows to `AttrsInstance`, empty for pyright)."""
     return isinstance(value, type) and attrs.has(value)
 
 

@@ -35,7 +35,7 @@ from typed_losses.config.types import params_fields, term_sequence_fields
 from typed_losses.config.yaml import path_of
 from typed_losses.constraints import problems
 from typed_losses.errors import LossConfigError
-from typed_losses.loss import Loss
+from typed_losses.loss import Loss, P
 from typed_losses.registry import REGISTRY, LossSpec, Registry, suggest
 from typed_losses.rules import (
     DEFAULT_WEIGHT,
@@ -312,7 +312,7 @@ def term_spec(term: Term[Any], registry: Registry = REGISTRY) -> LossSpec | tupl
     )
 
 
-def check_params_data(cls: type[attrs.AttrsInstance], data: Mapping[str, Any]) -> attrs.AttrsInstance:
+def check_params_data(cls: type[P], data: Mapping[str, Any]) -> P:
     """Structure plain `data` into `cls` through the full checking pipeline (raises LossConfigError).
 
     Examples:
@@ -328,7 +328,7 @@ def check_params_data(cls: type[attrs.AttrsInstance], data: Mapping[str, Any]) -
         result = check_params(cls, node, None, (), loc, checker.nested_terms, checker.done)
     if result is None or loc.issues:
         raise LossConfigError(loc.in_order())
-    return result
+    return cast(P, result)  # an instance of cls
 
 
 def entry_nodes(node: Node) -> list[tuple[Key, Node, str | None]] | None:

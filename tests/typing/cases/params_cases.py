@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import assert_type
 
+from typed_losses import check_params_data
 from typed_losses.losses import CrossEntropyParams, MultiSimilarityParams
 
 params = CrossEntropyParams(label_smoothing=0.1, reduction="sum", weight=(1.0, 2.0))
@@ -28,3 +29,7 @@ MultiSimilarityParams(alfa=1.0)  # type: ignore[call-arg]
 CrossEntropyParams(None)  # type: ignore[call-arg]
 # Params are frozen.
 params.label_smoothing = 0.2  # type: ignore[misc]
+
+# Params checked from plain data keep their class.
+assert_type(check_params_data(CrossEntropyParams, {"label_smoothing": 0.1}), CrossEntropyParams)
+check_params_data("cross_entropy", {})  # type: ignore[arg-type]
