@@ -21,6 +21,7 @@ from typed_losses.output import LossOutput, complex_error, contribution, describ
 from typed_losses.registry import REGISTRY, LossSpec, Registry
 from typed_losses.rules import DEFAULT_WEIGHT, LOSSES_KEY, OUTPUT_SEPARATOR, RESERVED_NAMES
 from typed_losses.term import Term
+from typed_losses.weight_clock import WeightClock
 from typed_losses.weighting import WEIGHT_KINDS, WeightForm, Weighting, WeightParams
 
 __all__ = ["STATE_FORMAT", "LossCollection", "LossList", "MissingTargets", "build_term"]
@@ -37,9 +38,6 @@ _SHARED = 2
 # A plan step: (term name, its fixed weight or None when 1.0 or not fixed, its Weighting module when the weight
 # changes during training, the loss, what its value needs checked).
 _Step = tuple[str, float | None, Weighting[Any] | None, Loss[Any], int]
-# The weights of the current step, kept between calls: (the step counter, its version when they were computed,
-# the fixed weights' buffer, {term name: weight}). Valid while the counter is the same tensor at the same version.
-_WeightCache = tuple[Tensor, int, Tensor, dict[str, Tensor]]
 
 _FIXED_AT_CONSTRUCTION = (
     "the weights of a collection are fixed at construction; for a weight that changes during training, "
@@ -244,7 +242,7 @@ class LossCollection(nn.Module):
         self._varying: tuple[str, ...] = tuple(varying)
         self._learned = tuple((n, m) for n, m in varying.items() if m.learned)
         self._scheduled = tuple((n, m) for n, m in varying.items() if not m.learned)
-        self._weight_cache: _WeightCache | None = None
+        self._clock = WeightClock(self._names, self._scheduled, self._learned, self.step_count)
         # Precomputed for forward: see _Step.
         shared = _shared_names(self._names)
         self._plan: tuple[_Step, ...] = tuple(
@@ -302,37 +300,21 @@ class LossCollection(nn.Module):
         Schedules read the counter (`k`, from 0); it is a tensor, so this is no host sync and, under
         `torch.compile`, no recompilation. It is saved in `state_dict()`.
         """
-        with torch.no_grad():
-            self.step_count.add_(1)
+        self._clock.advance(self.step_count)
 
     def set_step(self, step: int) -> None:
         """Set the step counter, e.g. to a trainer's global step when resuming without this collection's
         state (`collection.set_step(trainer.global_step)`); read it with `int(collection.step_count)`."""
         if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < 2**63:
             raise ValueError(f"the step is an int >= 0, found {step!r}")
-        with torch.no_grad():
-            self.step_count.fill_(step)
+        self._clock.set(self.step_count, step)
 
-    def _weights_now(self) -> dict[str, Tensor]:
-        """Every term's weight at this call. In eager mode the fixed and scheduled ones are computed once per
-        step (kept while the counter is the same tensor at the same version); learned ones at every call."""
-        buffers = self._buffers  # not nn.Module.__getattr__: this runs at every call
-        step = buffers[checkpoint.STEP_KEY]
-        fixed = buffers["_fixed_weights"]
-        assert step is not None and fixed is not None
-        cache = self._weight_cache
-        compiling = torch.compiler.is_compiling()
-        if not compiling and cache is not None and cache[0] is step and cache[1] == step._version and cache[2] is fixed:
-            values = dict(cache[3])
-        else:
-            values = dict(zip(self._names, fixed.unbind(), strict=True))
-            for name, module in self._scheduled:
-                values[name] = module(step)
-            if not compiling and not torch.is_inference_mode_enabled():  # inference tensors cannot be reused
-                self._weight_cache = (step, step._version, fixed, dict(values))
-        for name, module in self._learned:
-            values[name] = module(step)
-        return values
+    def _apply(self, fn: Any, recurse: bool = True) -> LossCollection:
+        # `.to()`, `.cuda()`, `.double()` replace the counter by a tensor of the same value: the clock follows
+        before = self.step_count
+        super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
+        self._clock.moved(before, self.step_count)
+        return self
 
     def _init_options(self, check_finite: bool, missing_targets: MissingTargets) -> None:
         self.check_finite = check_finite
@@ -488,6 +470,12 @@ class LossCollection(nn.Module):
             )
 
         checkpoint.load_from_state_dict(self, load, prefix, missing_keys, unexpected_keys, error_msgs)
+        # The clock's Python copy of the counter, read where that costs no host sync (the buffer on the CPU, or
+        # the loaded value when it is there); otherwise the counter's new version drops the copy.
+        step = self.step_count
+        value = step if step.device.type == "cpu" else state_dict.get(prefix + checkpoint.STEP_KEY)
+        if isinstance(value, Tensor) and value.device.type == "cpu" and value.shape == () and not error_msgs:
+            self._clock.loaded(step, value)
 
     # -- introspection ------------------------------------------------------------------------------------
 
@@ -537,11 +525,14 @@ class LossCollection(nn.Module):
         # the collection's mode, or this thread's skip_missing_targets() block
         if self._skips_here() if missing_targets is None else _skips(missing_targets):
             plan, skipped = self._present(sample_list, model_output)
-        weights = self._weights_now()
+        buffers = self._buffers  # not nn.Module.__getattr__: this runs at every call
+        step, fixed = buffers[checkpoint.STEP_KEY], buffers["_fixed_weights"]
+        assert step is not None and fixed is not None
+        weights, numbers = self._clock.weights(step, fixed)
         terms: dict[str, Tensor] = {}
         owners: dict[str, str] = {}  # output key -> term, kept for the terms whose keys may collide (_SHARED)
         total: Tensor | None = None
-        for name, weight, varying, loss, check in plan:
+        for name, fixed_weight, varying, loss, check in plan:
             value = loss(sample_list, model_output)
             part: Tensor
             if not check and isinstance(value, Tensor):  # the common case, inline; the rest: contribution()
@@ -556,13 +547,17 @@ class LossCollection(nn.Module):
                 if summed is None:
                     continue
                 part = summed
-            if varying is not None:  # a schedule or a learned weight: a tensor, and maybe a regulariser
+            if varying is not None and name not in numbers:
+                # a weight tensor (a learned weight, or a schedule computed in the graph) and maybe a regulariser
                 now = weights[name]
                 total = part * now if total is None else torch.addcmul(total, part, now)
                 extra = varying.regularizer()
                 if extra is not None:
                     total = total + extra
-            elif total is None:
+                continue
+            # a fixed weight, or a schedule's value at this step known in Python: a Python float (None: 1.0)
+            weight = fixed_weight if varying is None else numbers[name]
+            if total is None:
                 total = part if weight is None else part * weight
             elif weight is None:
                 total = total + part

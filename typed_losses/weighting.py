@@ -91,6 +91,17 @@ class Weighting(nn.Module, Generic[W]):
         """
         raise NotImplementedError(f"{type(self).__name__} must implement forward(step)")
 
+    def value_at(self, step: int) -> float | None:
+        """The weight at `step` as a Python float, computed without tensors, or `None` (the default: only
+        [`forward`][typed_losses.Weighting.forward] computes it).
+
+        A schedule that gives it is as cheap as a fixed weight in eager mode: the collection calls it once per
+        step when it knows the step without reading the counter tensor, and joins the term to the total with
+        one fused `add`. It must equal `forward` to float32 rounding (a test of the built-in kinds checks this
+        for random params and steps). Under `torch.compile` the collection always calls `forward`.
+        """
+        return None
+
     def regularizer(self) -> Tensor | None:
         """A 0-dim tensor added to the total beside `weight * term` (`None`: nothing, the default).
 

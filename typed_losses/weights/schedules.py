@@ -12,6 +12,7 @@ Each is computed from the step tensor (no host sync; no recompilation under `tor
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable
 from typing import TypeVar
@@ -108,6 +109,19 @@ class _Ramp(Weighting[R]):
         """`start + (end - start) * fraction`, exact at 0 and 1."""
         return torch.lerp(self.start, self.end, fraction)
 
+    def progress_at(self, step: int) -> float:
+        """`p` of [`progress`][typed_losses.weights.schedules._Ramp.progress] for a Python step."""
+        params = self.params
+        return min(max((step - params.begin) / params.steps, 0.0), 1.0)
+
+    def ramp_at(self, fraction: float) -> float:
+        """[`ramp`][typed_losses.weights.schedules._Ramp.ramp] in Python, with `torch.lerp`'s formula (exact
+        at both ends)."""
+        start, end = float(self.params.start), float(self.params.end)
+        if fraction < 0.5:
+            return start + fraction * (end - start)
+        return end - (end - start) * (1.0 - fraction)
+
 
 @register_weight("linear")
 class LinearWeighting(_Ramp[LinearSchedule]):
@@ -120,6 +134,9 @@ class LinearWeighting(_Ramp[LinearSchedule]):
     def forward(self, step: Tensor) -> Tensor:
         return self.ramp(self.progress(step))
 
+    def value_at(self, step: int) -> float:
+        return self.ramp_at(self.progress_at(step))
+
 
 @register_weight("cosine")
 class CosineWeighting(_Ramp[CosineSchedule]):
@@ -131,6 +148,9 @@ class CosineWeighting(_Ramp[CosineSchedule]):
 
     def forward(self, step: Tensor) -> Tensor:
         return self.ramp((1.0 - torch.cos(self.progress(step) * math.pi)) / 2.0)
+
+    def value_at(self, step: int) -> float:
+        return self.ramp_at((1.0 - math.cos(self.progress_at(step) * math.pi)) / 2.0)
 
 
 @register_weight("step")
@@ -147,3 +167,6 @@ class StepWeighting(Weighting[StepSchedule]):
 
     def forward(self, step: Tensor) -> Tensor:
         return torch.take(self.values, torch.bucketize(step, self.milestones, right=True))
+
+    def value_at(self, step: int) -> float:
+        return float(self.params.values[bisect.bisect_right(self.params.milestones, step)])
