@@ -300,7 +300,7 @@ class LossCollection(nn.Module):
         Schedules read the counter (`k`, from 0); it is a tensor, so this is no host sync and, under
         `torch.compile`, no recompilation. It is saved in `state_dict()`.
         """
-        self._clock.advance(self.step_count)
+        self._clock.advance(self._buffers[checkpoint.STEP_KEY])  # type: ignore[arg-type]  # registered in __init__
 
     def set_step(self, step: int) -> None:
         """Set the step counter, e.g. to a trainer's global step when resuming without this collection's

@@ -17,7 +17,7 @@ until the step changes; learned weights are computed at every call (they carry g
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -27,8 +27,8 @@ from typed_losses.weighting import Weighting
 
 __all__ = ["StepWeights", "WeightClock"]
 
-#: The weights of one step: every term's weight as a 0-dim tensor, and the Python value of those a schedule
-#: gave as a number (joined to the total like a fixed weight).
+#: The scheduled weights of one step: those computed as 0-dim tensors, and those a schedule gave as Python values
+#: (joined to the total like a fixed weight).
 StepWeights = tuple[dict[str, Tensor], dict[str, float]]
 
 
@@ -53,7 +53,7 @@ class WeightClock:
     # -- the Python copy of the counter ----------------------------------------------------------------------
 
     def known(self, step: Tensor) -> int | None:
-        """The counter's value, when the copy is known to be right (else ``None``: only the tensor knows)."""
+        """The counter's value, when the copy is known to be right (else `None`: only the tensor knows)."""
         copy = self._copy
         if copy is not None and copy[0] is step and copy[1] == step._version:
             return copy[2]
@@ -62,14 +62,12 @@ class WeightClock:
     def advance(self, step: Tensor) -> None:
         """`step()`: add one to the counter, and to the copy when it was right."""
         known = self.known(step)
-        with torch.no_grad():
-            step.add_(1)
+        step.add_(1)  # the counter never requires grad: no `no_grad()` needed (it costs more than the add)
         self._copy = None if known is None else (step, step._version, known + 1)
 
     def set(self, step: Tensor, value: int) -> None:
         """`set_step(value)`: the counter and the copy."""
-        with torch.no_grad():
-            step.fill_(value)
+        step.fill_(value)
         self._copy = (step, step._version, value)
 
     def moved(self, before: Tensor, after: Tensor) -> None:
@@ -83,9 +81,10 @@ class WeightClock:
 
     # -- the weights of the step -----------------------------------------------------------------------------
 
-    def weights(self, step: Tensor, fixed: Tensor) -> StepWeights:
-        """Every term's weight at this call (a new dict), and the Python values of the scheduled ones that have
-        one. `fixed` holds the fixed weights (NaN for the others), in term order."""
+    def weights(self, step: Tensor, fixed: Tensor) -> tuple[Mapping[str, Tensor], dict[str, float]]:
+        """Every term's weight at this call (a mapping of 0-dim tensors, in term order), and the Python values
+        of the scheduled ones that have one. `fixed` holds the fixed weights (NaN for the others), in term order.
+        """
         if torch.compiler.is_compiling():  # in the graph: from the counter tensor, no Python state
             values = dict(zip(self._names, fixed.unbind(), strict=True))
             for name, module in (*self._scheduled, *self._learned):
@@ -95,20 +94,24 @@ class WeightClock:
         if cached is None or cached[0] is not fixed:
             cached = self._fixed = (fixed, dict(zip(self._names, fixed.unbind(), strict=True)))
         values = dict(cached[1])
-        numbers: dict[str, float] = {}
-        if self._scheduled:
-            current = self._step
-            if current is None or current[0] is not step or current[1] != step._version or current[2] is not fixed:
-                current = (step, step._version, fixed, self._scheduled_weights(step, fixed))
-                if not torch.is_inference_mode_enabled():  # an inference tensor cannot be used later
-                    self._step = current
-            values.update(current[3][0])
-            numbers = current[3][1]
         for name, module in self._learned:
             values[name] = module(step)
-        return values, numbers
+        if not self._scheduled:
+            return values, {}
+        current = self._step
+        if current is None or current[0] is not step or current[1] != step._version or current[2] is not fixed:
+            current = (step, step._version, fixed, self._scheduled_weights(step, fixed))
+            if not torch.is_inference_mode_enabled():  # an inference tensor cannot be used later
+                self._step = current
+        tensors, numbers = current[3]
+        values.update(tensors)
+        if not numbers:
+            return values, numbers
+        return _LazyWeights(self._names, values, numbers, tensors, fixed), numbers
 
     def _scheduled_weights(self, step: Tensor, fixed: Tensor) -> StepWeights:
+        """The scheduled weights of this step: as tensors, or as Python values (their tensors are made when an
+        output's `weights` are read, once per step)."""
         known = self.known(step)
         tensors: dict[str, Tensor] = {}
         numbers: dict[str, float] = {}
@@ -118,5 +121,45 @@ class WeightClock:
                 tensors[name] = module(step)
             else:
                 numbers[name] = number
-                tensors[name] = fixed.new_full((), number)  # a fill on the device, not a copy from the host
         return tensors, numbers
+
+
+class _LazyWeights(Mapping[str, Tensor]):
+    """`LossOutput.weights` when some scheduled weights are Python values: their 0-dim tensors are made when
+    read (a fill on the device, no copy from the host), once per step (`made` is the step's own dict)."""
+
+    __slots__ = ("_like", "_made", "_names", "_numbers", "_values")
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        values: dict[str, Tensor],
+        numbers: dict[str, float],
+        made: dict[str, Tensor],
+        like: Tensor,
+    ) -> None:
+        self._names = names
+        self._values = values
+        self._numbers = numbers
+        self._made = made
+        self._like = like
+
+    def __getitem__(self, name: str) -> Tensor:
+        number = self._numbers.get(name)
+        if number is None:
+            return self._values[name]  # a KeyError for a name that is not a term
+        value = self._made.get(name)
+        if value is None:
+            value = self._like.new_full((), number)
+            if not torch.is_inference_mode_enabled():
+                self._made[name] = value
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))

@@ -107,3 +107,29 @@ def test_value_at_equals_forward_for_the_step_schedule(milestones: list[int], da
     weighting = StepWeighting(StepSchedule(milestones=milestones, values=values))
     for k in (0, *milestones, *(m - 1 for m in milestones if m), 10**7):
         assert f32(weighting.value_at(k)) == float(weighting(torch.tensor(k)))
+
+
+def test_python_scheduled_weights_become_tensors_when_read_once_per_step() -> None:
+    collection = LossCollection.from_config(CONFIG)
+    collection.set_step(4)
+    first = collection({"targets": TARGETS}, {"scores": SCORES})
+    second = collection({"targets": TARGETS}, {"scores": SCORES})  # the same step: gradient accumulation
+    assert list(first.weights) == ["mse", "cos_emb_loss", "stepped", "fixed"]
+    assert first.weights["mse"] is second.weights["mse"]  # made once for the step
+    assert float(first.weights["mse"]) == float(torch.tensor(0.2 + 1.1 * 2 / 7, dtype=torch.float32))
+    assert float(first.weights["stepped"]) == 2.0 and float(first.weights["fixed"]) == 0.25
+    assert list(first.to_log()) == [
+        "mse",
+        "cos_emb_loss",
+        "stepped",
+        "fixed",
+        "total",
+        *(f"weight/{n}" for n in ("mse", "cos_emb_loss", "stepped")),
+    ]
+    leaves, spec = torch.utils._pytree.tree_flatten(first)
+    rebuilt = torch.utils._pytree.tree_unflatten(leaves, spec)
+    assert {k: float(v) for k, v in rebuilt.weights.items()} == {k: float(v) for k, v in first.weights.items()}
+    collection.step()
+    third = collection({"targets": TARGETS}, {"scores": SCORES})
+    assert third.weights["mse"] is not first.weights["mse"]
+    assert float(first.weights["mse"]) == float(torch.tensor(0.2 + 1.1 * 2 / 7, dtype=torch.float32))  # unchanged

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import attrs
@@ -109,15 +109,14 @@ class _Ramp(Weighting[R]):
         """`start + (end - start) * fraction`, exact at 0 and 1."""
         return torch.lerp(self.start, self.end, fraction)
 
-    def progress_at(self, step: int) -> float:
-        """`p` of [`progress`][typed_losses.weights.schedules._Ramp.progress] for a Python step."""
-        params = self.params
-        return min(max((step - params.begin) / params.steps, 0.0), 1.0)
-
-    def ramp_at(self, fraction: float) -> float:
-        """[`ramp`][typed_losses.weights.schedules._Ramp.ramp] in Python, with `torch.lerp`'s formula (exact
-        at both ends)."""
-        start, end = float(self.params.start), float(self.params.end)
+    def ramp_at(self, step: int, shape: Callable[[float], float] | None = None) -> float:
+        """[`ramp`][typed_losses.weights.schedules._Ramp.ramp] of the progress `p` at a Python step (`shape(p)`
+        for the fraction when given), with `torch.lerp`'s formula: exact at both ends."""
+        params = self._params
+        fraction = min(max((step - params.begin) / params.steps, 0.0), 1.0)
+        if shape is not None:
+            fraction = shape(fraction)
+        start, end = params.start, params.end
         if fraction < 0.5:
             return start + fraction * (end - start)
         return end - (end - start) * (1.0 - fraction)
@@ -135,7 +134,11 @@ class LinearWeighting(_Ramp[LinearSchedule]):
         return self.ramp(self.progress(step))
 
     def value_at(self, step: int) -> float:
-        return self.ramp_at(self.progress_at(step))
+        return self.ramp_at(step)
+
+
+def _half_cosine(p: float) -> float:
+    return (1.0 - math.cos(p * math.pi)) / 2.0
 
 
 @register_weight("cosine")
@@ -150,7 +153,7 @@ class CosineWeighting(_Ramp[CosineSchedule]):
         return self.ramp((1.0 - torch.cos(self.progress(step) * math.pi)) / 2.0)
 
     def value_at(self, step: int) -> float:
-        return self.ramp_at((1.0 - math.cos(self.progress_at(step) * math.pi)) / 2.0)
+        return self.ramp_at(step, _half_cosine)
 
 
 @register_weight("step")
