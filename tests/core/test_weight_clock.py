@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 import torch
+import torch.utils._pytree as pytree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -126,8 +127,8 @@ def test_python_scheduled_weights_become_tensors_when_read_once_per_step() -> No
         "total",
         *(f"weight/{n}" for n in ("mse", "cos_emb_loss", "stepped")),
     ]
-    leaves, spec = torch.utils._pytree.tree_flatten(first)
-    rebuilt = torch.utils._pytree.tree_unflatten(leaves, spec)
+    leaves, spec = pytree.tree_flatten(first)
+    rebuilt = pytree.tree_unflatten(leaves, spec)
     assert {k: float(v) for k, v in rebuilt.weights.items()} == {k: float(v) for k, v in first.weights.items()}
     collection.step()
     third = collection({"targets": TARGETS}, {"scores": SCORES})
