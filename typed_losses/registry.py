@@ -50,8 +50,7 @@ class LossSpec:
     @property
     def summary(self) -> str:
         """The first line of the loss class's docstring, as plain text (a cross-reference is its name)."""
-        text = (self.loss_class.__doc__ or "").strip()
-        return plain_text(text.splitlines()[0]) if text else ""
+        return doc_summary(self.loss_class)
 
 
 #: A Markdown cross-reference of the docstrings (mkdocstrings): [`Name`][typed_losses.Name].
@@ -66,6 +65,13 @@ def plain_text(markdown: str) -> str:
         'raises `LossShapeError`'
     """
     return _CROSSREF.sub(r"\1", markdown)
+
+
+def doc_summary(cls: type) -> str:
+    """The first line of `cls`'s docstring as plain text ([`plain_text`][typed_losses.registry.plain_text]):
+    the summary of a registered loss or weight kind in `list`, the schema and the docs."""
+    text = (cls.__doc__ or "").strip()
+    return plain_text(text.splitlines()[0]) if text else ""
 
 
 def suggest(name: str, candidates: list[str], *, cutoff: float = 0.6) -> str | None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Never, TypeVar, cast, 
 import attrs
 from torch import Tensor, nn
 
+from typed_losses.registry import doc_summary
 from typed_losses.rules import weight_problem
 
 __all__ = [
@@ -132,9 +133,8 @@ class WeightSpec:
 
     @property
     def summary(self) -> str:
-        """The first line of the module class's docstring."""
-        text = (self.weight_class.__doc__ or "").strip()
-        return text.splitlines()[0] if text else ""
+        """The first line of the module class's docstring, as plain text (as a loss's summary)."""
+        return doc_summary(self.weight_class)
 
 
 def _params_class_of(cls: type[Weighting[Any]]) -> type[Any] | None:

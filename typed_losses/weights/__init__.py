@@ -19,6 +19,7 @@ from typed_losses.weights.schedules import (
     CosineWeighting,
     LinearSchedule,
     LinearWeighting,
+    RampSchedule,
     StepSchedule,
     StepWeighting,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "CosineWeighting",
     "LinearSchedule",
     "LinearWeighting",
+    "RampSchedule",
     "StepSchedule",
     "StepWeighting",
     "UncertaintyWeight",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 import torch
@@ -24,31 +24,38 @@ from torch import Tensor
 from typed_losses.constraints import constraint, param
 from typed_losses.weighting import Weighting, WeightParams, register_weight
 
-__all__ = ["CosineSchedule", "CosineWeighting", "LinearSchedule", "LinearWeighting", "StepSchedule", "StepWeighting"]
-
-_WEIGHT = "a weight: a finite number >= 0"
+__all__ = [
+    "CosineSchedule",
+    "CosineWeighting",
+    "LinearSchedule",
+    "LinearWeighting",
+    "RampSchedule",
+    "StepSchedule",
+    "StepWeighting",
+]
 
 
 @attrs.frozen(kw_only=True)
-class LinearSchedule(WeightParams):
+class RampSchedule(WeightParams):
+    """The fields of a schedule going from `start` to `end` over `steps` steps from step `begin` (`linear`,
+    `cosine`): each kind subclasses it, so the fields and their rules are written once."""
+
+    start: float = attrs.field(**constraint(ge=0, doc="the weight up to step `begin`", example=0.0))
+    end: float = attrs.field(**constraint(ge=0, doc="the weight from step `begin + steps` on", example=1.0))
+    steps: int = attrs.field(**constraint(ge=1, doc="how many steps the change takes", example=2000))
+    begin: int = param(0, ge=0, doc="the step at which the change starts")
+
+
+@attrs.frozen(kw_only=True)
+class LinearSchedule(RampSchedule):
     """`{type: linear, start, end, steps, begin: 0}`: from `start` at step `begin` to `end` at step
     `begin + steps`, linearly; `start` before, `end` after."""
 
-    start: float = attrs.field(**constraint(ge=0, doc="the weight up to step `begin`", example=0.0))
-    end: float = attrs.field(**constraint(ge=0, doc="the weight from step `begin + steps` on", example=1.0))
-    steps: int = attrs.field(**constraint(ge=1, doc="how many steps the change takes", example=2000))
-    begin: int = param(0, ge=0, doc="the step at which the change starts")
-
 
 @attrs.frozen(kw_only=True)
-class CosineSchedule(WeightParams):
+class CosineSchedule(RampSchedule):
     """`{type: cosine, start, end, steps, begin: 0}`: from `start` to `end` along half a cosine (slow at
     both ends), over `steps` steps from step `begin`."""
-
-    start: float = attrs.field(**constraint(ge=0, doc="the weight up to step `begin`", example=0.0))
-    end: float = attrs.field(**constraint(ge=0, doc="the weight from step `begin + steps` on", example=1.0))
-    steps: int = attrs.field(**constraint(ge=1, doc="how many steps the change takes", example=2000))
-    begin: int = param(0, ge=0, doc="the step at which the change starts")
 
 
 def _ints(value: Iterable[int]) -> tuple[int, ...]:
@@ -86,36 +93,36 @@ class StepSchedule(WeightParams):
             )
 
 
-R = TypeVar("R", LinearSchedule, CosineSchedule)
+R = TypeVar("R", bound=RampSchedule)
 
 
 class _Ramp(Weighting[R]):
-    """A weight moving from `start` to `end`: `start` and `end` are kept as tensors, on the
-    collection's device, so that `torch.lerp` reaches them exactly."""
+    """A weight moving from `start` to `end` as a shape of the progress `p` goes from 0 to 1: computed from the
+    counter tensor (`forward`, with `start` and `end` kept as tensors on the collection's device, so that
+    `torch.lerp` reaches them exactly) or from a Python step (`value_at`, with `torch.lerp`'s formula). The
+    shape is written once for both (`cos` is `torch.cos` or `math.cos`)."""
 
     start: Tensor
     end: Tensor
 
-    def _init_ramp(self, start: float, end: float) -> None:
-        self.register_buffer("start", torch.tensor(float(start)), persistent=False)
-        self.register_buffer("end", torch.tensor(float(end)), persistent=False)
+    def __init__(self, params: R) -> None:
+        super().__init__(params)
+        self.register_buffer("start", torch.tensor(float(params.start)), persistent=False)
+        self.register_buffer("end", torch.tensor(float(params.end)), persistent=False)
 
-    def progress(self, step: Tensor) -> Tensor:
-        """`p = clamp((step - begin) / steps, 0, 1)`, in the dtype of `start` (float32 unless converted)."""
+    def shape(self, p: Any, cos: Callable[[Any], Any]) -> Any:
+        """The fraction of the way from `start` to `end` at progress `p` (a tensor or a float)."""
+        return p
+
+    def forward(self, step: Tensor) -> Tensor:
         params = self.params
-        return torch.clamp((step - params.begin).to(self.start.dtype) / params.steps, 0.0, 1.0)
-
-    def ramp(self, fraction: Tensor) -> Tensor:
-        """`start + (end - start) * fraction`, exact at 0 and 1."""
+        p = torch.clamp((step - params.begin).to(self.start.dtype) / params.steps, 0.0, 1.0)
+        fraction: Tensor = self.shape(p, torch.cos)
         return torch.lerp(self.start, self.end, fraction)
 
-    def ramp_at(self, step: int, shape: Callable[[float], float] | None = None) -> float:
-        """[`ramp`][typed_losses.weights.schedules._Ramp.ramp] of the progress `p` at a Python step (`shape(p)`
-        for the fraction when given), with `torch.lerp`'s formula: exact at both ends."""
-        params = self._params
-        fraction = min(max((step - params.begin) / params.steps, 0.0), 1.0)
-        if shape is not None:
-            fraction = shape(fraction)
+    def value_at(self, step: int) -> float:
+        params = self.params
+        fraction: float = self.shape(min(max((step - params.begin) / params.steps, 0.0), 1.0), math.cos)
         start, end = params.start, params.end
         if fraction < 0.5:
             return start + fraction * (end - start)
@@ -126,34 +133,13 @@ class _Ramp(Weighting[R]):
 class LinearWeighting(_Ramp[LinearSchedule]):
     """Linear schedule: `start + (end - start) * clamp((k - begin) / steps, 0, 1)` at step `k`."""
 
-    def __init__(self, params: LinearSchedule) -> None:
-        super().__init__(params)
-        self._init_ramp(params.start, params.end)
-
-    def forward(self, step: Tensor) -> Tensor:
-        return self.ramp(self.progress(step))
-
-    def value_at(self, step: int) -> float:
-        return self.ramp_at(step)
-
-
-def _half_cosine(p: float) -> float:
-    return (1.0 - math.cos(p * math.pi)) / 2.0
-
 
 @register_weight("cosine")
 class CosineWeighting(_Ramp[CosineSchedule]):
     """Cosine schedule: `start + (end - start) * (1 - cos(pi * p)) / 2`, `p = clamp((k - begin) / steps, 0, 1)`."""
 
-    def __init__(self, params: CosineSchedule) -> None:
-        super().__init__(params)
-        self._init_ramp(params.start, params.end)
-
-    def forward(self, step: Tensor) -> Tensor:
-        return self.ramp((1.0 - torch.cos(self.progress(step) * math.pi)) / 2.0)
-
-    def value_at(self, step: int) -> float:
-        return self.ramp_at(step, _half_cosine)
+    def shape(self, p: Any, cos: Callable[[Any], Any]) -> Any:
+        return (1.0 - cos(p * math.pi)) / 2.0
 
 
 @register_weight("step")
