@@ -541,3 +541,19 @@ def test_advancing_the_step_does_not_recompile() -> None:
             seen.append(float(out.weights["mse"]))
             collection.step()
     assert seen == [0.0, f32(0.1), f32(0.2), f32(0.3)]
+
+
+def test_a_weight_kind_given_by_a_resolver_is_checked_as_written() -> None:
+    from omegaconf import OmegaConf
+
+    OmegaConf.register_new_resolver(
+        "warmup_of", lambda steps: {"type": "linear", "start": 0.0, "end": 1.0, "steps": steps}
+    )
+    try:
+        cfg = load_yaml_text("losses:\n  - type: mse\n    weight: ${warmup_of:4}\n")
+        assert LossCollection.from_config(cfg.losses).weights == (LinearSchedule(start=0.0, end=1.0, steps=4),)
+        bad = load_yaml_text("losses:\n  - type: mse\n    weight: ${warmup_of:0}\n", file="r.yaml")
+        with pytest.raises(LossConfigError, match=r"losses\[0\]\.weight\.steps: expected an integer >= 1, found 0"):
+            LossCollection.from_config(bad.losses)
+    finally:
+        OmegaConf.clear_resolver("warmup_of")

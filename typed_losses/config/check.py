@@ -677,6 +677,7 @@ class _Checker:
             return None
         if isinstance(value, dict) and top:  # a resolver's result (`${oc.create:...}`): checked as it is
             decoded = OmegaConf.create(literal_data(value))
+            assert isinstance(decoded, DictConfig)  # created from a dict (OmegaConf 2.3 types it as either)
             self.walk_missing(decoded, where)
             return self.weight_kind(decoded, where)
         problem = weight_problem(value)
