@@ -432,6 +432,13 @@ class _Checker:
                 assert isinstance(item, Node)
                 self.walk_missing(item, (*rel, index))
 
+    def decoded(self, value: list[Any] | dict[Any, Any], rel: tuple[Key, ...]) -> DictConfig | ListConfig:
+        """A resolver's result (`${oc.decode:...}`) at `rel` as a node, checked as it is (taken literally);
+        its `???` values are reported."""
+        node: DictConfig | ListConfig = OmegaConf.create(literal_data(value))
+        self.walk_missing(node, rel)
+        return node
+
     def follow(self, node: Node, rel: tuple[Key, ...]) -> Node | None:
         """The container an interpolation at `rel` points at (its problems are placed there), `node`
         itself for anything else; `None` after an issue."""
@@ -507,10 +514,8 @@ class _Checker:
         items: list[tuple[Key, Node, str | None]] | None = entry_nodes(target)
         if items is None:
             value = self.scalar(target, rel, "the entries")
-            if isinstance(value, (list, dict)):  # a resolver's result (`${oc.decode:...}`): checked as it is
-                decoded = OmegaConf.create(literal_data(value))
-                self.walk_missing(decoded, rel)
-                return self.entries(decoded, rel, unique=unique)
+            if isinstance(value, (list, dict)):
+                return self.entries(self.decoded(value, rel), rel, unique=unique)
             if value is not _FAILED:
                 self.loc.add(rel, f"{EXPECTED_LOSSES}, found {describe_value(value)}")
             return None
@@ -675,10 +680,9 @@ class _Checker:
         value = self.scalar(target, where, "`weight`")
         if value is _FAILED:
             return None
-        if isinstance(value, dict) and top:  # a resolver's result (`${oc.create:...}`): checked as it is
-            decoded = OmegaConf.create(literal_data(value))
+        if isinstance(value, dict) and top:
+            decoded = self.decoded(value, where)
             assert isinstance(decoded, DictConfig)  # created from a dict (OmegaConf 2.3 types it as either)
-            self.walk_missing(decoded, where)
             return self.weight_kind(decoded, where)
         problem = weight_problem(value)
         if problem is not None:
